@@ -1,1 +1,36 @@
-fn main() {}
+//! `nftwin`: the command line. Each subcommand lives in `cli/<name>.rs`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// nftwin: a deterministic discrete-event simulator and digital twin for moving traffic and
+/// state between network functions.
+#[derive(Debug, Parser)]
+#[command(name = "nftwin", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Reference benchmarks (`nftwin bench star`).
+    Bench(cli::bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Bench(a) => cli::bench::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -27,5 +27,8 @@ pub mod time;
 
 pub use link::{LinkParams, LinkStats, Offer};
 pub use rng::{Rng, RngStreams};
-pub use sim::{Ctx, EngineStats, Entity, EntityId, LinkId, Origin, Progress, Simulation, StopReason, TimerHandle};
+pub use sim::{
+    Ctx, EngineStats, Entity, EntityId, LinkId, Origin, Progress, Simulation, StopReason,
+    TimerHandle,
+};
 pub use time::{tx_time, Bps, Dur, Time};

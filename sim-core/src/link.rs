@@ -11,7 +11,7 @@
 //! `t + tx + prop` and handed to the receiving entity then. Transmission is FIFO and
 //! work-conserving: a packet starts at `max(arrival, end of the previous transmission)`. Within
 //! a busy period the `k`-th packet ends at `start + tx_time(bits of packets 1..=k)`
-//! ([`crate::time::tx_time`]), so rounding to nanoseconds never accumulates.
+//! ([`crate::time::tx_time`], computed incrementally), so rounding to nanoseconds never accumulates.
 //!
 //! **Queue bound.** `max_waiting_pkts` and `max_waiting_bytes` bound the packets that wait
 //! behind the transmitter; the one in transmission does not count. A packet that arrives when
@@ -35,7 +35,7 @@
 use std::collections::VecDeque;
 
 use crate::rng::Rng;
-use crate::time::{tx_time, Bps, Dur, Time};
+use crate::time::{Bps, Dur, Time};
 
 /// The static description of a link.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,9 +129,12 @@ pub struct Link<M> {
     /// dropped lazily at the next offer.
     waiting: VecDeque<(Time, u32)>,
     waiting_bytes: u64,
-    /// The current busy period: its start and the bits sent in it so far.
+    /// The current busy period: its start, and `tx_time(bits sent in it)` kept incrementally
+    /// as whole ns plus the remainder `(bits * 1e9) mod rate`, to avoid a u128 division per
+    /// packet.
     busy_start: Time,
-    busy_bits: u128,
+    busy_ns: u64,
+    busy_rem: u64,
     /// End of the last transmission (the transmitter is idle from then on).
     busy_until: Time,
     /// Bumped when the link goes down, so a pending head event for a flushed pipe is stale.
@@ -149,7 +152,8 @@ impl<M> Link<M> {
             waiting: VecDeque::new(),
             waiting_bytes: 0,
             busy_start: Time::ZERO,
-            busy_bits: 0,
+            busy_ns: 0,
+            busy_rem: 0,
             busy_until: Time::ZERO,
             epoch: 0,
             loss_rng,
@@ -212,20 +216,21 @@ impl<M> Link<M> {
         // Start of transmission and its end, on the busy period's cumulative bit count.
         let start = if idle {
             self.busy_start = now;
-            self.busy_bits = 0;
+            self.busy_ns = 0;
+            self.busy_rem = 0;
             now
         } else {
             self.busy_until
         };
-        self.busy_bits += bytes as u128 * 8;
-        let end = self.busy_start + tx_time(self.busy_bits, self.params.rate);
+        let end = self.busy_start + self.extend_busy_period(bytes);
         self.busy_until = end;
         self.stats.admitted_pkts += 1;
         self.stats.wait_ns_sum += (start - now).as_nanos() as u128;
         if !idle {
             self.waiting.push_back((start, bytes));
             self.waiting_bytes += bytes as u64;
-            self.stats.max_waiting_pkts = self.stats.max_waiting_pkts.max(self.waiting.len() as u64);
+            self.stats.max_waiting_pkts =
+                self.stats.max_waiting_pkts.max(self.waiting.len() as u64);
             self.stats.max_waiting_bytes = self.stats.max_waiting_bytes.max(self.waiting_bytes);
         }
         if let Some(rng) = &mut self.loss_rng {
@@ -237,6 +242,23 @@ impl<M> Link<M> {
         let arrives = end + self.params.prop;
         self.pipe.push_back(InFlight { msg, bytes, arrives });
         Offer::Queued { arrives }
+    }
+
+    /// Adds `bytes` to the busy period and returns `tx_time(all its bits)`, computed
+    /// incrementally: `busy_ns + busy_rem / rate` is exactly `bits * 1e9 / rate`.
+    #[inline]
+    fn extend_busy_period(&mut self, bytes: u32) -> Dur {
+        let rate = self.params.rate.0;
+        // bytes * 8e9 < 2^32 * 8e9 < 2^66 could overflow only with rate near 2^64: u128 there.
+        let num = bytes as u128 * 8_000_000_000 + self.busy_rem as u128;
+        let (q, r) = if let Ok(num) = u64::try_from(num) {
+            (num / rate, num % rate)
+        } else {
+            ((num / rate as u128) as u64, (num % rate as u128) as u64)
+        };
+        self.busy_ns += q;
+        self.busy_rem = r;
+        Dur::from_nanos(self.busy_ns + u64::from(r > 0))
     }
 
     /// Arrival time of the head of the pipe, if any.
@@ -262,7 +284,6 @@ impl<M> Link<M> {
         self.waiting.clear();
         self.waiting_bytes = 0;
         self.busy_until = now;
-        self.busy_bits = 0;
         let lost: Vec<M> = self.pipe.drain(..).map(|p| p.msg).collect();
         self.stats.lost_on_down += lost.len() as u64;
         lost
@@ -273,7 +294,6 @@ impl<M> Link<M> {
         if !self.up {
             self.up = true;
             self.busy_until = now;
-            self.busy_bits = 0;
         }
     }
 }

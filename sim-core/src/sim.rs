@@ -319,11 +319,15 @@ impl<M: 'static> Simulation<M> {
 
     /// Runs every event at or before `until`. If events remain, the clock is left at `until`.
     pub fn run_until(&mut self, until: Time) -> StopReason {
-        self.run_inner(until, &mut |_: &Self| false)
+        self.run_inner(until, |_: &Self| false)
     }
 
     /// Runs until `pred` (checked after every event) holds, no event is left, or `until`.
-    pub fn run_while_not(&mut self, until: Time, mut pred: impl FnMut(&Self) -> bool) -> StopReason {
+    pub fn run_while_not(
+        &mut self,
+        until: Time,
+        mut pred: impl FnMut(&Self) -> bool,
+    ) -> StopReason {
         self.run_inner(until, &mut pred)
     }
 
@@ -334,7 +338,7 @@ impl<M: 'static> Simulation<M> {
         }
     }
 
-    fn run_inner(&mut self, until: Time, pred: &mut dyn FnMut(&Self) -> bool) -> StopReason {
+    fn run_inner(&mut self, until: Time, mut pred: impl FnMut(&Self) -> bool) -> StopReason {
         if !self.started {
             self.start();
         }

@@ -1,0 +1,3 @@
+//! Reference benchmarks that compare nftwin's engine with other simulators.
+
+pub mod star;

@@ -1,0 +1,3 @@
+//! One module per `nftwin` subcommand.
+
+pub mod bench;
