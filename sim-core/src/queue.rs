@@ -26,11 +26,16 @@ struct Key {
 }
 
 impl Key {
-    /// `(time, seq)` as one integer: ordering by it is ordering by time, then insertion. `seq`
-    /// is unique, so the order is total and `slot` never decides.
+    /// Earlier time first; at equal times, earlier insertion. `seq` is unique, so the order is
+    /// total and `slot` never decides. Ties are rare, so the `seq` compare is a predictable
+    /// branch rather than a 128-bit compare on every step.
     #[inline(always)]
-    fn rank(&self) -> u128 {
-        ((self.time as u128) << 64) | self.seq as u128
+    fn before(&self, other: &Key) -> bool {
+        if self.time != other.time {
+            self.time < other.time
+        } else {
+            self.seq < other.seq
+        }
     }
 }
 
@@ -77,12 +82,11 @@ impl<E> EventQueue<E> {
 
     #[inline]
     fn sift_up(&mut self, key: Key) {
-        let rank = key.rank();
         let mut i = self.heap.len();
         self.heap.push(key);
         while i > 0 {
             let parent = (i - 1) / ARITY;
-            if self.heap[parent].rank() <= rank {
+            if !key.before(&self.heap[parent]) {
                 break;
             }
             self.heap[i] = self.heap[parent];
@@ -100,24 +104,28 @@ impl<E> EventQueue<E> {
             return Some(last);
         }
         let top = self.heap[0];
-        let rank = last.rank();
         let mut i = 0;
         loop {
             let first = ARITY * i + 1;
-            if first >= n {
-                break;
-            }
-            let end = (first + ARITY).min(n);
-            let mut best = first;
-            let mut best_rank = self.heap[first].rank();
-            for c in first + 1..end {
-                let r = self.heap[c].rank();
-                if r < best_rank {
-                    best = c;
-                    best_rank = r;
+            let best = if first + ARITY <= n {
+                // A full level: a tournament of three compares over one bounds-checked slice.
+                let c = &self.heap[first..first + ARITY];
+                let b01 = usize::from(c[1].before(&c[0]));
+                let b23 = 2 + usize::from(c[3].before(&c[2]));
+                first + if c[b23].before(&c[b01]) { b23 } else { b01 }
+            } else if first < n {
+                let c = &self.heap[first..n];
+                let mut b = 0;
+                for (j, k) in c.iter().enumerate().skip(1) {
+                    if k.before(&c[b]) {
+                        b = j;
+                    }
                 }
-            }
-            if best_rank >= rank {
+                first + b
+            } else {
+                break;
+            };
+            if !self.heap[best].before(&last) {
                 break;
             }
             self.heap[i] = self.heap[best];
@@ -134,6 +142,15 @@ impl<E> EventQueue<E> {
         let event = self.slab[key.slot as usize].take().expect("invariant: a key has its event");
         self.free.push(key.slot);
         Some((Time::from_nanos(key.time), event))
+    }
+
+    /// Removes and returns the earliest event if it is at or before `limit`.
+    #[inline]
+    pub fn pop_until(&mut self, limit: Time) -> Option<(Time, E)> {
+        match self.heap.first() {
+            Some(k) if k.time <= limit.as_nanos() => self.pop(),
+            _ => None,
+        }
     }
 
     /// The time of the earliest event, if any.

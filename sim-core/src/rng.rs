@@ -101,11 +101,36 @@ impl Rng {
         self.uniform() < p
     }
 
-    /// Exponential with the given mean, as a float.
+    /// Exponential with the given mean, as a float (ziggurat; see [`Rng::std_exp`]).
     #[inline]
     pub fn exp(&mut self, mean: f64) -> f64 {
-        // 1 - u is in (0, 1], so the log is finite.
-        -libm::log(1.0 - self.uniform()) * mean
+        self.std_exp() * mean
+    }
+
+    /// A standard exponential (mean 1) by the ziggurat method of Marsaglia and Tsang (2000),
+    /// 256 layers. About 98.9% of draws take the fast path: one `u64`, one multiply, one
+    /// compare; the rest fall to the exact wedge test or the tail `R - ln(u)`. The tables are
+    /// built once with `libm`, so every platform draws the same numbers.
+    #[inline]
+    pub fn std_exp(&mut self) -> f64 {
+        let z = ziggurat();
+        loop {
+            let bits = self.next_u64();
+            let i = (bits & 0xff) as usize;
+            // The top 52 bits, independent of the layer index in the low 8.
+            let u = (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64);
+            let x = u * z.x[i];
+            if x < z.x[i + 1] {
+                return x;
+            }
+            if i == 0 {
+                // The base layer's tail beyond R: R plus a standard exponential (memoryless).
+                return ZIG_EXP_R - libm::log(1.0 - self.uniform());
+            }
+            if z.f[i + 1] + (z.f[i] - z.f[i + 1]) * self.uniform() < libm::exp(-x) {
+                return x;
+            }
+        }
     }
 
     /// An exponential gap with mean `mean_ns`, rounded to the nearest nanosecond.
@@ -113,6 +138,33 @@ impl Rng {
     pub fn exp_dur(&mut self, mean_ns: f64) -> Dur {
         Dur::from_nanos((self.exp(mean_ns) + 0.5) as u64)
     }
+}
+
+/// Right edge of the base layer, and the area of each layer, for 256 layers (Marsaglia and
+/// Tsang, "The Ziggurat Method for Generating Random Variables", J. Stat. Softw. 5(8), 2000).
+const ZIG_EXP_R: f64 = 7.697_117_470_131_05;
+const ZIG_EXP_V: f64 = 3.949_659_822_581_557e-3;
+
+struct Ziggurat {
+    /// Layer edges: `x[0] = V / f(R)`, `x[1] = R`, ..., `x[256] = 0`.
+    x: [f64; 257],
+    /// `f(x[i]) = exp(-x[i])`.
+    f: [f64; 257],
+}
+
+fn ziggurat() -> &'static Ziggurat {
+    static TABLES: std::sync::OnceLock<Ziggurat> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut x = [0.0; 257];
+        x[0] = ZIG_EXP_V / libm::exp(-ZIG_EXP_R);
+        x[1] = ZIG_EXP_R;
+        for i in 2..256 {
+            x[i] = -libm::log(ZIG_EXP_V / x[i - 1] + libm::exp(-x[i - 1]));
+        }
+        x[256] = 0.0;
+        let f = x.map(|xi| libm::exp(-xi));
+        Ziggurat { x, f }
+    })
 }
 
 #[cfg(test)]
@@ -149,6 +201,28 @@ mod tests {
         // Our own derivation, pinned by its first draw.
         let first = RngStreams::new(1).stream("host/s3/arrivals").next_u64();
         assert_eq!(first, 11_188_331_224_334_252_188);
+    }
+
+    #[test]
+    fn the_exponential_fits_its_cdf() {
+        // Kolmogorov-Smirnov against 1 - exp(-x) over 200k draws: the 1% critical value is
+        // 1.628 / sqrt(n) = 3.64e-3. A fixed seed makes this a regression test of the sampler
+        // (the ziggurat's wedge and tail paths included: 1.1% of draws).
+        let mut r = RngStreams::new(11).stream("ks");
+        let n = 200_000;
+        let mut xs: Vec<f64> = (0..n).map(|_| r.std_exp()).collect();
+        xs.sort_by(f64::total_cmp);
+        let mut d: f64 = 0.0;
+        for (i, &x) in xs.iter().enumerate() {
+            let cdf = 1.0 - (-x).exp();
+            d = d
+                .max((cdf - i as f64 / n as f64).abs())
+                .max(((i + 1) as f64 / n as f64 - cdf).abs());
+        }
+        assert!(d < 1.628 / (n as f64).sqrt(), "KS statistic {d}");
+        // The tail beyond R = 7.7 has mass exp(-7.7) = 4.5e-4: about 90 of 200k draws.
+        let tail = xs.iter().filter(|&&x| x > ZIG_EXP_R).count();
+        assert!((40..=150).contains(&tail), "{tail} draws beyond R");
     }
 
     #[test]

@@ -347,14 +347,13 @@ impl<M: 'static> Simulation<M> {
             if self.core.stop {
                 return StopReason::Stopped;
             }
-            let Some(t) = self.core.queue.peek_time() else {
-                return StopReason::Exhausted;
-            };
-            if t > until {
+            let Some((t, action)) = self.core.queue.pop_until(until) else {
+                if self.core.queue.is_empty() {
+                    return StopReason::Exhausted;
+                }
                 self.core.now = until;
                 return StopReason::TimeLimit;
-            }
-            let (t, action) = self.core.queue.pop().expect("invariant: peeked an event");
+            };
             self.core.now = t;
             if !self.dispatch(action) {
                 continue;

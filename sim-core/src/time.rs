@@ -35,6 +35,7 @@ impl Time {
         self.0 as f64 * 1e-9
     }
     /// The span since `earlier`, or zero if `earlier` is later.
+    #[inline]
     pub fn saturating_since(self, earlier: Time) -> Dur {
         Dur(self.0.saturating_sub(earlier.0))
     }
@@ -90,11 +91,13 @@ pub fn tx_time(bits: u128, rate: Bps) -> Dur {
 
 impl Add<Dur> for Time {
     type Output = Time;
+    #[inline]
     fn add(self, d: Dur) -> Time {
         Time(self.0.checked_add(d.0).expect("invariant: simulated time overflow"))
     }
 }
 impl AddAssign<Dur> for Time {
+    #[inline]
     fn add_assign(&mut self, d: Dur) {
         *self = *self + d;
     }
@@ -102,17 +105,20 @@ impl AddAssign<Dur> for Time {
 impl Sub<Time> for Time {
     type Output = Dur;
     /// Panics if `rhs` is later: use [`Time::saturating_since`] where that can happen.
+    #[inline]
     fn sub(self, rhs: Time) -> Dur {
         Dur(self.0.checked_sub(rhs.0).expect("invariant: subtracting a later time"))
     }
 }
 impl Add for Dur {
     type Output = Dur;
+    #[inline]
     fn add(self, d: Dur) -> Dur {
         Dur(self.0.checked_add(d.0).expect("invariant: duration overflow"))
     }
 }
 impl AddAssign for Dur {
+    #[inline]
     fn add_assign(&mut self, d: Dur) {
         *self = *self + d;
     }
