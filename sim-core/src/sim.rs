@@ -220,13 +220,16 @@ impl<M> Core<M> {
     }
 }
 
+type ProgressFn = Box<dyn FnMut(Progress)>;
+
 /// A discrete-event simulation over messages of type `M`.
 pub struct Simulation<M> {
     core: Core<M>,
     entities: Vec<Box<dyn Entity<M>>>,
     rng: RngStreams,
     started: bool,
-    progress: Option<(u64, Box<dyn FnMut(Progress)>)>,
+    /// `(mask, callback)`: called when `events & mask == 0`.
+    progress: Option<(u64, ProgressFn)>,
 }
 
 impl<M: 'static> Simulation<M> {
