@@ -21,9 +21,10 @@
 pub mod link;
 pub mod metrics;
 pub mod queue;
-pub mod rng;
 pub mod sim;
-pub mod time;
+
+/// Simulated time, rates and random streams live in the `base` crate, shared with `models`.
+pub use base::{rng, time};
 
 pub use link::{LinkParams, LinkStats, Offer};
 pub use rng::{Rng, RngStreams};

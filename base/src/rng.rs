@@ -133,6 +133,13 @@ impl Rng {
         }
     }
 
+    /// An exponential with scale `scale` conditioned on being at most `max`, by inversion:
+    /// `x = -scale * ln(1 - u (1 - exp(-max / scale)))`.
+    pub fn truncated_exp(&mut self, scale: f64, max: f64) -> f64 {
+        let tail = 1.0 - libm::exp(-max / scale);
+        (-scale * libm::log(1.0 - self.uniform() * tail)).min(max)
+    }
+
     /// An exponential gap with mean `mean_ns`, rounded to the nearest nanosecond.
     #[inline]
     pub fn exp_dur(&mut self, mean_ns: f64) -> Dur {

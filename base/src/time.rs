@@ -1,7 +1,7 @@
 //! Simulated time: `u64` nanoseconds since the start of the run.
 //!
-//! `Time` is an instant, `Dur` a span. Arithmetic that would leave the `u64` range panics in
-//! debug builds and saturates nowhere silently: a simulated clock past 584 years is a bug.
+//! `Time` is an instant, `Dur` a span. Arithmetic that would leave the `u64` range panics (in every
+//! build; nothing saturates silently): a simulated clock past 584 years is a bug.
 //!
 //! Rates become durations in exactly one place, [`tx_time`], so every link, NF and host rounds
 //! the same way.
@@ -77,7 +77,7 @@ impl Dur {
 ///
 /// This is the one rate-to-duration conversion in nftwin. It rounds **up** so a transmission
 /// never ends before its last bit could have left. Links apply it to the cumulative bits of a
-/// busy period (see [`crate::link`]), so back-to-back packets do not accumulate rounding: a
+/// busy period (see `sim_core::link`), so back-to-back packets do not accumulate rounding: a
 /// 1502-byte packet at 10 Gbps takes 1201.6 ns, a lone one is delivered after 1202 ns, and the
 /// k-th of a burst ends at `ceil(k * 1201.6)` ns after the burst began.
 ///

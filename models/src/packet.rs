@@ -1,0 +1,100 @@
+//! Packets, flows and the identifiers every element shares.
+
+use std::fmt;
+
+use base::Time;
+
+/// Any node of the network: host, switch, NF instance or controller.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+/// A port of a switch (or the one port of a host or NF).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PortId(pub u16);
+
+/// A flow, as numbered by its source (unique within a run).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FlowId(pub u64);
+
+/// A control transaction, chosen by whoever sends the request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Xid(pub u64);
+
+/// An IPv4 5-tuple.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FiveTuple {
+    pub src: u32,
+    pub dst: u32,
+    pub sport: u16,
+    pub dport: u16,
+    pub proto: u8,
+}
+
+impl fmt::Display for FiveTuple {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ip = |a: u32| format!("{}.{}.{}.{}", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+        write!(f, "{}:{}>{}:{}/{}", ip(self.src), self.sport, ip(self.dst), self.dport, self.proto)
+    }
+}
+
+/// Per-packet flags.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Flags(u8);
+
+impl Flags {
+    /// Process to update state, but output nothing (OpenNF reprocessing, HotMiddlebox section 4).
+    pub const DO_NOT_OUTPUT: Flags = Flags(1);
+    /// The last packet of its flow (lets sinks compute flow completion times).
+    pub const LAST: Flags = Flags(2);
+
+    pub const fn empty() -> Flags {
+        Flags(0)
+    }
+    pub const fn contains(self, f: Flags) -> bool {
+        self.0 & f.0 == f.0
+    }
+    pub fn insert(&mut self, f: Flags) {
+        self.0 |= f.0;
+    }
+    pub fn remove(&mut self, f: Flags) {
+        self.0 &= !f.0;
+    }
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+    pub const fn from_bits(b: u8) -> Flags {
+        Flags(b)
+    }
+}
+
+/// A data packet. It carries what the oracle needs, `(flow, seq)`, end to end.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Packet {
+    pub flow: FlowId,
+    /// Position in its flow, from 0, assigned by the source.
+    pub seq: u32,
+    pub tuple: FiveTuple,
+    /// The flow's hash, computed once by the source from the 5-tuple (as a NIC's RSS hash
+    /// would be); switches match hash ranges `[lo, hi)` against it.
+    pub hash: u32,
+    /// Bytes on the wire.
+    pub size_bytes: u32,
+    /// When the source sent it.
+    pub sent: Time,
+    pub flags: Flags,
+    /// A mark protocols may set and match (0: none).
+    pub tag: u16,
+}
+
+/// A packet's identity for the oracle.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PacketKey {
+    pub flow: FlowId,
+    pub seq: u32,
+}
+
+impl Packet {
+    pub fn key(&self) -> PacketKey {
+        PacketKey { flow: self.flow, seq: self.seq }
+    }
+}
