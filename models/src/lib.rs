@@ -13,6 +13,8 @@
 #![forbid(unsafe_code)]
 
 pub mod fxhash;
+pub mod nf;
+pub mod oracle;
 pub mod packet;
 pub mod switch;
 
