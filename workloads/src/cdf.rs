@@ -19,7 +19,7 @@ use sim_core::Rng;
 /// (1-based, counting the header) and the rule that was broken.
 #[derive(Debug, thiserror::Error)]
 pub enum CdfError {
-    #[error("{file}: cannot read the CDF file: {source}")]
+    #[error("{file}: cannot read the CDF file")]
     Io {
         file: String,
         #[source]

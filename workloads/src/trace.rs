@@ -53,9 +53,10 @@ pub struct Trace {
 /// Why a trace could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
-    #[error("{file}: {source}")]
+    #[error("{file}: cannot {op} the trace")]
     Io {
         file: String,
+        op: &'static str,
         #[source]
         source: io::Error,
     },
@@ -135,7 +136,8 @@ impl Trace {
     /// Writes to `path` through a temporary file in the same folder, renamed into place once
     /// complete, so an interrupted run never leaves a half-written trace under `path`.
     pub fn write_file(&self, path: &Path) -> Result<(), TraceError> {
-        let io_err = |source| TraceError::Io { file: path.display().to_string(), source };
+        let io_err =
+            |source| TraceError::Io { file: path.display().to_string(), op: "write", source };
         let name = path.file_name().ok_or_else(|| {
             io_err(io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))
         })?;
@@ -157,8 +159,11 @@ impl Trace {
     /// Reads a trace file; see [`Trace::parse`].
     pub fn from_path(path: &Path) -> Result<Trace, TraceError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| TraceError::Io { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| TraceError::Io {
+            file: file.clone(),
+            op: "read",
+            source,
+        })?;
         Trace::parse(&file, &text)
     }
 
