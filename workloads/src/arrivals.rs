@@ -96,7 +96,12 @@ impl Iterator for Arrivals<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Flow> {
-        let start = self.now + self.gaps.exp_dur(self.mean_gap_ns);
+        // A gap past the end of representable time (absurdly low rates) ends the stream too.
+        let gap = self.gaps.exp_dur(self.mean_gap_ns).as_nanos();
+        let start = match self.now.as_nanos().checked_add(gap) {
+            Some(ns) => Time::from_nanos(ns),
+            None => self.end,
+        };
         if start >= self.end {
             self.now = self.end;
             return None;
@@ -131,6 +136,13 @@ mod tests {
         assert_ne!(a, c);
         assert!(a.windows(2).all(|w| w[0].start <= w[1].start));
         assert!(a.iter().all(|f| f.start < Time::ZERO + p.duration));
+    }
+
+    #[test]
+    fn an_absurdly_low_rate_gives_no_flows_instead_of_overflowing() {
+        let d = builtin("datamining").unwrap();
+        let p = ArrivalParams { load: 1e-12, link: Bps(1), duration: Dur::from_secs(1) };
+        assert_eq!(Arrivals::new(&d, &p, &RngStreams::new(1)).unwrap().count(), 0);
     }
 
     #[test]

@@ -89,8 +89,8 @@ pub fn run(args: WorkloadArgs) -> Result<()> {
 }
 
 fn gbps(flag: &str, g: f64) -> Result<Bps> {
-    if !(g.is_finite() && g > 0.0 && g <= 10_000.0) {
-        bail!("{flag} is in Gbit/s and must be in (0, 10000], got {g} (e.g. {flag} 10)");
+    if !(1e-9..=10_000.0).contains(&g) {
+        bail!("{flag} is in Gbit/s and must be in [1e-9, 10000] (at least 1 bit/s), got {g} (e.g. {flag} 10)");
     }
     Ok(Bps((g * 1e9).round() as u64))
 }
