@@ -146,6 +146,32 @@ mod tests {
     }
 
     #[test]
+    fn schedules_conserve_bytes_and_end_with_the_flow() {
+        // Sizes around MTU multiples, rates that do not divide evenly.
+        for rate in
+            [Bps(1_000_000_000), Bps(3_000_000_000), Bps(7_000_000_000), Bps(40_000_000_000)]
+        {
+            let p = Packetizer::new(1500, Pacing::OpenLoop { rate });
+            for size in [1, 1499, 1500, 1501, 2999, 3000, 3001, 1_000_000, 1_234_567] {
+                let f = flow(17, size);
+                let pk: Vec<Packet> = p.packets(&f).collect();
+                assert_eq!(pk.len() as u64, size.div_ceil(1500));
+                assert_eq!(pk.iter().map(|x| x.bytes as u64).sum::<u64>(), size);
+                assert!(pk.iter().all(|x| x.bytes > 0 && x.bytes <= 1500));
+                assert!(pk.windows(2).all(|w| w[0].time < w[1].time));
+                // The last packet starts before the flow ends, and ends exactly with it.
+                let last = pk.last().unwrap();
+                let end = f.start + p.active_duration(size);
+                assert!(last.time < end);
+                // Rounding the last packet on its own: ceil(a) + ceil(b) is ceil(a + b) or
+                // one more nanosecond.
+                let own = (last.time + tx_time(8 * last.bytes as u128, rate)).as_nanos();
+                assert!(own == end.as_nanos() || own == end.as_nanos() + 1, "{size} {rate:?}");
+            }
+        }
+    }
+
+    #[test]
     fn time_average_counts_overlap_with_the_horizon_only() {
         let p = Packetizer::open_loop(Bps(8_000_000_000)); // 1 B per ns
                                                            // Two flows of 500 ns each inside [0, 1000), one that runs past the end by 200 ns,
