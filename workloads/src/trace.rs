@@ -97,63 +97,13 @@ impl Trace {
 
     /// Writes the CSV (metadata lines first if known).
     pub fn write_csv<W: Write>(&self, w: &mut W) -> io::Result<()> {
-        let mut buf = String::with_capacity(64 * 1024);
-        if let Some(m) = &self.meta {
-            // `{}` on f64 prints the shortest string that parses back to the same bits.
-            let dist: String =
-                m.dist.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
-            writeln!(buf, "# dist={dist}").expect("invariant: String writes cannot fail");
-            writeln!(buf, "# load={}", m.load).expect("invariant: String writes cannot fail");
-            writeln!(buf, "# link_bps={}", m.link.0).expect("invariant: String writes");
-            writeln!(buf, "# duration_ns={}", m.duration.as_nanos()).expect("invariant: String");
-            writeln!(buf, "# seed={}", m.seed).expect("invariant: String writes cannot fail");
-        }
-        buf.push_str(HEADER);
-        buf.push('\n');
-        for f in &self.flows {
-            let t = &f.tuple;
-            writeln!(
-                buf,
-                "{},{},{},{},{},{},{},{}",
-                f.id.0,
-                f.start.as_nanos(),
-                f.size_bytes,
-                t.src,
-                t.dst,
-                t.sport,
-                t.dport,
-                t.proto
-            )
-            .expect("invariant: String writes cannot fail");
-            if buf.len() > 60 * 1024 {
-                w.write_all(buf.as_bytes())?;
-                buf.clear();
-            }
-        }
-        w.write_all(buf.as_bytes())
+        write_flows(w, self.meta.as_ref(), self.flows.iter().copied()).map(|_| ())
     }
 
     /// Writes to `path` through a temporary file in the same folder, renamed into place once
     /// complete, so an interrupted run never leaves a half-written trace under `path`.
     pub fn write_file(&self, path: &Path) -> Result<(), TraceError> {
-        let io_err =
-            |source| TraceError::Io { file: path.display().to_string(), op: "write", source };
-        let name = path.file_name().ok_or_else(|| {
-            io_err(io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))
-        })?;
-        let tmp =
-            path.with_file_name(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-        let result = (|| {
-            let f = std::fs::File::create(&tmp)?;
-            let mut w = io::BufWriter::new(f);
-            self.write_csv(&mut w)?;
-            w.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map_err(io_err)
+        write_flows_file(path, self.meta.as_ref(), self.flows.iter().copied()).map(|_| ())
     }
 
     /// Reads a trace file; see [`Trace::parse`].
@@ -251,6 +201,86 @@ impl Trace {
         }
         Ok(Trace { meta: meta.finish(), flows })
     }
+}
+
+/// How many flows and bytes a write saw.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    pub flows: u64,
+    pub bytes: u128,
+}
+
+/// Writes a trace CSV from a stream of flows (in start order), without holding them: the
+/// same bytes as [`Trace::write_csv`] on the collected flows.
+pub fn write_flows<W: Write, I: IntoIterator<Item = Flow>>(
+    w: &mut W,
+    meta: Option<&TraceMeta>,
+    flows: I,
+) -> io::Result<Written> {
+    let mut buf = String::with_capacity(64 * 1024);
+    if let Some(m) = meta {
+        // `{}` on f64 prints the shortest string that parses back to the same bits.
+        let dist: String = m.dist.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+        writeln!(buf, "# dist={dist}").expect("invariant: String writes cannot fail");
+        writeln!(buf, "# load={}", m.load).expect("invariant: String writes cannot fail");
+        writeln!(buf, "# link_bps={}", m.link.0).expect("invariant: String writes cannot fail");
+        writeln!(buf, "# duration_ns={}", m.duration.as_nanos()).expect("invariant: String");
+        writeln!(buf, "# seed={}", m.seed).expect("invariant: String writes cannot fail");
+    }
+    buf.push_str(HEADER);
+    buf.push('\n');
+    let mut n = Written::default();
+    for f in flows {
+        let t = &f.tuple;
+        writeln!(
+            buf,
+            "{},{},{},{},{},{},{},{}",
+            f.id.0,
+            f.start.as_nanos(),
+            f.size_bytes,
+            t.src,
+            t.dst,
+            t.sport,
+            t.dport,
+            t.proto
+        )
+        .expect("invariant: String writes cannot fail");
+        n.flows += 1;
+        n.bytes += f.size_bytes as u128;
+        if buf.len() > 60 * 1024 {
+            w.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
+    }
+    w.write_all(buf.as_bytes())?;
+    Ok(n)
+}
+
+/// [`write_flows`] to `path` through a temporary file in the same folder, renamed into place
+/// once complete and synced, so an interrupted run never leaves a half-written trace there.
+pub fn write_flows_file<I: IntoIterator<Item = Flow>>(
+    path: &Path,
+    meta: Option<&TraceMeta>,
+    flows: I,
+) -> Result<Written, TraceError> {
+    let io_err = |source| TraceError::Io { file: path.display().to_string(), op: "write", source };
+    let name = path.file_name().ok_or_else(|| {
+        io_err(io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))
+    })?;
+    let tmp =
+        path.with_file_name(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = io::BufWriter::new(f);
+        let n = write_flows(&mut w, meta, flows)?;
+        w.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(n)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io_err)
 }
 
 #[derive(Default)]

@@ -112,17 +112,15 @@ fn gen(dist: &str, load: f64, link_gbps: f64, duration: f64, seed: u64, out: &Pa
     let duration = seconds("--duration", duration)?;
     let d = catalog::resolve(dist)?;
     let params = ArrivalParams { load, link, duration };
-    let flows: Vec<_> = Arrivals::new(&d, &params, &RngStreams::new(seed))?.collect();
-    let t = Trace {
-        meta: Some(TraceMeta { dist: dist.to_string(), load, link, duration, seed }),
-        flows,
-    };
-    t.write_file(out)?;
+    let flows = Arrivals::new(&d, &params, &RngStreams::new(seed))?;
+    let meta = TraceMeta { dist: dist.to_string(), load, link, duration, seed };
+    // Streamed to the file: a long trace is never held in memory.
+    let n = trace::write_flows_file(out, Some(&meta), flows)?;
+    let offered = n.bytes as f64 * 8.0 / (link.0 as f64 * duration.as_secs_f64());
     println!(
-        "wrote {} flows to {} (offered load {:.4}, target {load})",
-        t.flows.len(),
-        out.display(),
-        t.offered_load(link, duration)
+        "wrote {} flows to {} (offered load {offered:.4}, target {load})",
+        n.flows,
+        out.display()
     );
     Ok(())
 }
