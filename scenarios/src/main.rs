@@ -19,12 +19,15 @@ struct Cli {
 enum Command {
     /// Reference benchmarks (`nftwin bench star`).
     Bench(cli::bench::BenchArgs),
+    /// Flow-size distributions and flow traces (`nftwin workload gen|stats|list`).
+    Workload(cli::workload::WorkloadArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(a) => cli::bench::run(a),
+        Command::Workload(a) => cli::workload::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

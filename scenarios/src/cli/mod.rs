@@ -1,3 +1,4 @@
 //! One module per `nftwin` subcommand.
 
 pub mod bench;
+pub mod workload;
