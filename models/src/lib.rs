@@ -12,10 +12,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod controller;
 pub mod fxhash;
+pub mod host;
 pub mod nf;
 pub mod oracle;
 pub mod packet;
+pub mod reroute;
 pub mod switch;
 
 pub use packet::{FiveTuple, Flags, FlowId, NodeId, Packet, PacketKey, PortId, Xid};

@@ -351,3 +351,121 @@ impl Nf {
 fn filter_matches_state(filter: &Match, s: &FlowState) -> bool {
     filter.matches_tuple(&s.tuple, s.hash)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::FiveTuple;
+
+    fn pkt(flow: u64, seq: u32, flags: Flags) -> Packet {
+        Packet {
+            flow: FlowId(flow),
+            seq,
+            tuple: FiveTuple { src: 1, dst: 2, sport: flow as u16, dport: 80, proto: 6 },
+            hash: flow as u32,
+            size_bytes: 1000,
+            sent: Time::ZERO,
+            flags,
+            tag: 0,
+        }
+    }
+
+    fn nf(queue: u32) -> Nf {
+        Nf::new(NfConfig { queue_capacity: queue, ..NfConfig::default() })
+    }
+
+    /// Runs every timeout and returns all outputs.
+    fn settle(n: &mut Nf) -> Vec<NfOutput> {
+        let mut out = vec![];
+        loop {
+            out.extend(std::iter::from_fn(|| n.poll_output()));
+            match n.poll_timeout() {
+                Some(t) => n.handle_timeout(t),
+                None => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn output_suppression_updates_state_and_outputs_nothing() {
+        let mut n = nf(10);
+        n.handle_packet(Time::ZERO, pkt(1, 0, Flags::DO_NOT_OUTPUT));
+        n.handle_packet(Time::ZERO, pkt(1, 1, Flags::DO_NOT_OUTPUT));
+        let out = settle(&mut n);
+        assert!(!out.iter().any(|o| matches!(o, NfOutput::Transmit(_))), "{out:?}");
+        let st = n.flow_state(FlowId(1)).unwrap();
+        assert_eq!((st.packets, st.log.updates), (2, 2));
+        assert_eq!(n.stats().suppressed, 2);
+    }
+
+    #[test]
+    fn packets_are_served_one_at_a_time_and_a_full_queue_drops() {
+        let mut n = nf(1);
+        for s in 0..3 {
+            n.handle_packet(Time::ZERO, pkt(1, s, Flags::empty()));
+        }
+        // One in service, one waiting, the third dropped.
+        let out = settle(&mut n);
+        assert!(matches!(out[0], NfOutput::Dropped { down: false, .. }));
+        let sent: Vec<_> = out.iter().filter(|o| matches!(o, NfOutput::Transmit(_))).collect();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(n.stats().queue_drops, 1);
+    }
+
+    #[test]
+    fn export_and_import_take_their_cost_and_carry_the_log() {
+        let mut a = nf(10);
+        for s in 0..3 {
+            a.handle_packet(Time::ZERO, pkt(1, s, Flags::empty()));
+            a.handle_packet(Time::ZERO, pkt(2, s, Flags::empty()));
+        }
+        settle(&mut a);
+        let t0 = Time::ZERO + Dur::from_millis(1);
+        a.handle_ctrl(
+            t0,
+            NfCtrl::GetPerflow { xid: Xid(1), filter: Match { sport: Some(2), ..Match::any() } },
+        );
+        // One flow matches: 5 us of export.
+        assert_eq!(a.poll_timeout(), Some(t0 + Dur::from_micros(5)));
+        let out = settle(&mut a);
+        let NfOutput::ToController(NfEvent::Perflow { states, .. }) = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(states.len(), 1);
+        assert_eq!(states[0].0, FlowId(2));
+        let mut b = nf(10);
+        b.handle_ctrl(t0, NfCtrl::PutPerflow { xid: Xid(2), states: states.clone() });
+        let out = settle(&mut b);
+        assert_eq!(out, vec![NfOutput::ToController(NfEvent::PutDone { xid: Xid(2), flows: 1 })]);
+        assert_eq!(b.flow_state(FlowId(2)).unwrap().log, a.flow_state(FlowId(2)).unwrap().log);
+    }
+
+    #[test]
+    fn with_state_creation_off_unseen_flows_are_tagged_and_sent_on() {
+        let mut n = nf(10);
+        n.handle_packet(Time::ZERO, pkt(1, 0, Flags::empty()));
+        settle(&mut n);
+        n.handle_ctrl(Time::ZERO, NfCtrl::SetCreateState { create: false, unseen_tag: 7 });
+        n.handle_packet(Time::ZERO, pkt(2, 0, Flags::empty())); // unseen
+        n.handle_packet(Time::ZERO, pkt(1, 1, Flags::empty())); // known: processed
+        let out = settle(&mut n);
+        assert!(matches!(&out[0], NfOutput::Transmit(p) if p.flow == FlowId(2) && p.tag == 7));
+        assert!(n.flow_state(FlowId(2)).is_none());
+        assert_eq!(n.flow_state(FlowId(1)).unwrap().packets, 2);
+    }
+
+    #[test]
+    fn a_failed_instance_drops_what_it_held_and_what_arrives() {
+        let mut n = nf(10);
+        for s in 0..3 {
+            n.handle_packet(Time::ZERO, pkt(1, s, Flags::empty()));
+        }
+        n.fail();
+        n.handle_packet(Time::ZERO, pkt(1, 3, Flags::empty()));
+        let out = settle(&mut n);
+        assert_eq!(
+            out.iter().filter(|o| matches!(o, NfOutput::Dropped { down: true, .. })).count(),
+            4
+        );
+    }
+}

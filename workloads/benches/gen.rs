@@ -1,8 +1,8 @@
 //! Generation speed: flows per second from Poisson arrivals + inverse-transform sizes +
 //! synthetic 5-tuples into a trace in memory (`Vec<Flow>`). The issue asks for >= 5 M flows/s.
 
+use base::{Bps, Dur, RngStreams};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use sim_core::{Bps, Dur, RngStreams};
 use workloads::{builtin, ArrivalParams, Arrivals, Flow};
 
 const FLOWS: usize = 1_000_000;

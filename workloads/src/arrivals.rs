@@ -10,7 +10,7 @@
 //! from the caller's `RngStreams`. One draw of each per flow, so the sizes of the first `n`
 //! flows do not depend on the load, and the same seed gives the same trace on every machine.
 
-use sim_core::{Bps, Dur, Rng, RngStreams, Time};
+use base::{Bps, Dur, Rng, RngStreams, Time};
 
 use crate::cdf::FlowSizeDist;
 use crate::flow::{FiveTuple, Flow, FlowId};

@@ -13,7 +13,7 @@
 use std::fmt;
 use std::path::Path;
 
-use sim_core::Rng;
+use base::Rng;
 
 /// Why a CDF file was rejected. Every variant names the file and, where one exists, the line
 /// (1-based, counting the header) and the rule that was broken.

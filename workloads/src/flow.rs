@@ -24,8 +24,8 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use sim_core::rng::fnv1a64;
-use sim_core::Time;
+use base::rng::fnv1a64;
+use base::Time;
 
 /// A flow's identity in a trace (dense, unique; the index of its arrival in generated traces).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn the_hash_is_pinned() {
-        // FNV-1a-64 is pinned in sim-core; fmix64(1) is MurmurHash3's finalizer on 1. The two
+        // FNV-1a-64 is pinned in base; fmix64(1) is MurmurHash3's finalizer on 1. The two
         // tuple hashes were computed once, by this code and independently in Python, and must
         // never change.
         let t = FiveTuple::synthetic(0);

@@ -20,7 +20,7 @@
 //!
 //! Invariants: the same seed gives a byte-identical trace on every machine (randomness only
 //! from the named streams `"workload/arrivals"` and `"workload/sizes"`, exponentials from
-//! sim-core's platform-independent `Rng::exp_dur`, floats printed in shortest round-trip form);
+//! base's platform-independent `Rng::exp_dur`, floats printed in shortest round-trip form);
 //! flows come out in non-decreasing start order with dense ids `0..n`; a CDF or trace that
 //! breaks a rule is an error naming the file, the line and the rule, never a partial result.
 //! This crate knows nothing of protocols.

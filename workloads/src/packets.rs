@@ -9,7 +9,7 @@
 //! sends back to back at a fixed per-flow `rate` (by default the access link's rate). Packet
 //! `k` (0-based) leaves at `start + tx_time(8 * k * mtu, rate)`, the time the `k` packets before
 //! it take to serialize, and the flow's last bit leaves at `start + tx_time(8 * S, rate)`.
-//! Cumulative bits go through [`sim_core::tx_time`] once, so rounding never accumulates (the
+//! Cumulative bits go through [`base::tx_time`] once, so rounding never accumulates (the
 //! same rule sim-core links use). A closed-loop sender (window, ACK clocking) would be another
 //! `Pacing` variant whose schedule depends on feedback; `Pacing` is `#[non_exhaustive]` for it.
 //!
@@ -18,7 +18,7 @@
 //! at the link rate each flow is active for `S / C`, so the average is about the offered load:
 //! the workload's shape barely matters (see `docs/workloads.md`).
 
-use sim_core::{tx_time, Bps, Dur, Time};
+use base::{tx_time, Bps, Dur, Time};
 
 use crate::flow::{Flow, FlowId};
 

@@ -22,7 +22,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::str::FromStr;
 
-use sim_core::{Bps, Dur, Time};
+use base::{Bps, Dur, Time};
 
 use crate::flow::{FiveTuple, Flow, FlowId};
 

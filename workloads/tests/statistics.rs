@@ -2,7 +2,7 @@
 //! is derived in a comment from the distribution's exact moments; run with `--release` (CI
 //! does), they draw 10^6 sizes per catalog entry.
 
-use sim_core::{Bps, Dur, RngStreams};
+use base::{Bps, Dur, RngStreams};
 use workloads::{builtin, ArrivalParams, Arrivals, FlowSizeDist, CATALOG};
 
 const N: usize = 1_000_000;

@@ -1,6 +1,6 @@
 //! Traces round-trip exactly, and the same seed gives a byte-identical trace.
 
-use sim_core::{Bps, Dur, RngStreams};
+use base::{Bps, Dur, RngStreams};
 use workloads::{builtin, ArrivalParams, Arrivals, Trace, TraceMeta};
 
 fn generate(name: &str, seed: u64, load: f64) -> Trace {
