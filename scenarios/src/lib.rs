@@ -8,4 +8,5 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod config;
 pub mod progress;

@@ -1,0 +1,169 @@
+//! A validated scenario: what `spec` (the TOML file) becomes after every check, and what the
+//! sim driver builds a simulation from. Nothing here can be wrong: names are resolved to
+//! indices, units to `Dur`/`Bps`, and every default is filled in.
+//!
+//! The file format and its defaults (with their sources) are in `docs/scenarios.md`.
+
+use base::{Bps, Dur, Time};
+use models::controller::ControllerConfig;
+use models::nf::NfConfig;
+use models::reroute::RerouteConfig;
+use models::switch::{Action, Match, SwitchConfig};
+use workloads::FlowSizeDist;
+
+/// Index into [`ScenarioConfig::nodes`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeIdx(pub u32);
+
+/// Index into [`ScenarioConfig::links`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LinkIdx(pub u32);
+
+#[derive(Clone, Debug)]
+pub struct ScenarioConfig {
+    pub name: String,
+    /// Master seed of the first replication; replication `i` uses `seed + i`.
+    pub seed: u64,
+    pub replications: u32,
+    /// Sources start flows during `[0, duration)`.
+    pub duration: Dur,
+    /// After `duration`, the run goes on until the network is empty, but no longer than this
+    /// past `duration` (a guard against a scenario that never drains).
+    pub drain_limit: Dur,
+    /// Every node; a node's index is its `NodeIdx` (and its `models::NodeId`).
+    pub nodes: Vec<NodeConfig>,
+    pub links: Vec<LinkConfig>,
+    /// One latency from the controller to every switch and NF instance (each way).
+    pub control_latency: Dur,
+    pub workloads: Vec<WorkloadConfig>,
+    pub protocol: ProtocolConfig,
+    /// Sorted by time (stable: file order among equal times).
+    pub timeline: Vec<TimelineEvent>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub name: String,
+    pub kind: NodeKind,
+}
+
+#[derive(Clone, Debug)]
+pub enum NodeKind {
+    /// A traffic source; what it sends is given by the `workloads` naming it.
+    Source,
+    /// The receiving host and the oracle's receiver.
+    Sink,
+    Switch(SwitchNode),
+    Nf(NfConfig),
+    Controller(ControllerConfig),
+}
+
+#[derive(Clone, Debug)]
+pub struct SwitchNode {
+    pub config: SwitchConfig,
+    /// The ingress switch records each flow's arrival order for the oracle. Default: the
+    /// switches adjacent to a source.
+    pub ingress: bool,
+    /// Installed before the run.
+    pub rules: Vec<RuleConfig>,
+}
+
+/// A rule as the file names it; the driver turns neighbour names into port numbers.
+#[derive(Clone, Debug)]
+pub struct RuleConfig {
+    pub name: String,
+    pub priority: u16,
+    /// The match without its in-port; `in_from` gives the in-port by neighbour.
+    pub matcher: Match,
+    /// Match packets arriving from this neighbour (`None`: any port).
+    pub in_from: Option<NodeIdx>,
+    pub actions: Vec<RuleAction>,
+    pub idle_timeout: Option<Dur>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RuleAction {
+    /// Out of the port facing this neighbour.
+    OutputTo(NodeIdx),
+    /// Any other action (to-controller, duplicate, set-tag, drop).
+    Other(Action),
+}
+
+/// A full-duplex link: two one-way links with the same parameters. Ports are numbered on each
+/// switch in the order its links appear in the file, from 0.
+#[derive(Clone, Debug)]
+pub struct LinkConfig {
+    pub a: NodeIdx,
+    pub b: NodeIdx,
+    pub rate: Bps,
+    pub delay: Dur,
+    pub max_waiting_pkts: Option<u32>,
+    pub max_waiting_bytes: Option<u64>,
+    pub loss: f64,
+}
+
+/// What a source sends.
+#[derive(Clone, Debug)]
+pub struct WorkloadConfig {
+    pub source: NodeIdx,
+    pub flows: FlowSource,
+    pub mtu: u32,
+    /// Each flow's open-loop pacing rate (default: the rate of the source's link).
+    pub flow_rate: Bps,
+}
+
+#[derive(Clone, Debug)]
+pub enum FlowSource {
+    /// Poisson arrivals at `load` of `reference` (default: the source's link rate), sizes from
+    /// `dist`; the streams are `"workload/<source>/arrivals"` and `".../sizes"`.
+    Generated { dist: FlowSizeDist, load: f64, reference: Bps },
+    /// A trace file's flows, starting at their recorded times.
+    Trace { path: std::path::PathBuf, flows: Vec<workloads::Flow> },
+}
+
+#[derive(Clone, Debug)]
+pub enum ProtocolConfig {
+    Reroute(RerouteConfig),
+}
+
+impl ProtocolConfig {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProtocolConfig::Reroute(_) => "reroute",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TimelineEvent {
+    pub at: Time,
+    pub what: TimelineAction,
+}
+
+#[derive(Clone, Debug)]
+pub enum TimelineAction {
+    /// Move the flows matching `flows` from NF `src` to NF `dst` with the scenario's protocol.
+    Move { flows: Match, src: NodeIdx, dst: NodeIdx },
+    LinkDown(LinkIdx),
+    LinkUp(LinkIdx),
+    NfFail(NodeIdx),
+    NfRestore(NodeIdx),
+}
+
+impl ScenarioConfig {
+    pub fn node(&self, i: NodeIdx) -> &NodeConfig {
+        &self.nodes[i.0 as usize]
+    }
+
+    pub fn find(&self, name: &str) -> Option<NodeIdx> {
+        self.nodes.iter().position(|n| n.name == name).map(|i| NodeIdx(i as u32))
+    }
+
+    /// The controller's index, if the scenario has one.
+    pub fn controller(&self) -> Option<NodeIdx> {
+        self.nodes
+            .iter()
+            .position(|n| matches!(n.kind, NodeKind::Controller(_)))
+            .map(|i| NodeIdx(i as u32))
+    }
+}
