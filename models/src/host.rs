@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use base::Time;
 
+use crate::fxhash::FxHashMap;
 use crate::packet::{Flags, FlowId, Packet};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,7 +24,8 @@ pub struct SinkFlow {
 
 #[derive(Clone, Debug, Default)]
 pub struct Sink {
-    flows: BTreeMap<FlowId, SinkFlow>,
+    /// Looked up per packet; reported in flow order.
+    flows: FxHashMap<FlowId, SinkFlow>,
     pub received: u64,
 }
 
@@ -49,15 +51,22 @@ impl Sink {
         }
     }
 
-    pub fn flows(&self) -> &BTreeMap<FlowId, SinkFlow> {
-        &self.flows
+    /// Every flow's record, in flow order.
+    pub fn flows(&self) -> BTreeMap<FlowId, &SinkFlow> {
+        self.flows.iter().map(|(k, v)| (*k, v)).collect()
     }
 
-    /// Flow completion times (first packet sent to last packet received), in ns, by flow.
-    pub fn fcts_ns(&self) -> impl Iterator<Item = (FlowId, u64)> + '_ {
-        self.flows.iter().filter_map(|(id, f)| {
-            Some((*id, f.completed?.saturating_since(f.first_sent?).as_nanos()))
-        })
+    /// Flow completion times (first packet sent to last packet received), in ns, in flow order.
+    pub fn fcts_ns(&self) -> Vec<(FlowId, u64)> {
+        let mut v: Vec<(FlowId, u64)> = self
+            .flows
+            .iter()
+            .filter_map(|(id, f)| {
+                Some((*id, f.completed?.saturating_since(f.first_sent?).as_nanos()))
+            })
+            .collect();
+        v.sort_unstable();
+        v
     }
 
     pub fn reordered(&self) -> u64 {

@@ -284,7 +284,7 @@ impl Nf {
     }
 
     fn finish_control(&mut self, now: Time) {
-        if !self.control_done_at.is_some_and(|t| t <= now) {
+        if self.control_done_at.is_none_or(|t| t > now) {
             return;
         }
         match self.control.pop_front().expect("invariant: a control op in progress") {

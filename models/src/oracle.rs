@@ -32,6 +32,7 @@ use std::fmt;
 
 use base::Time;
 
+use crate::fxhash::FxHashMap;
 use crate::packet::{FlowId, NodeId, Packet, PacketKey};
 
 /// A set of sequence numbers as sorted, disjoint, non-adjacent half-open ranges: one range for a
@@ -225,7 +226,8 @@ struct FlowBook {
 /// The oracle's bookkeeping for one run.
 #[derive(Default)]
 pub struct Oracle {
-    flows: BTreeMap<FlowId, FlowBook>,
+    /// Looked up per packet; iterated only in `finish`, in flow order.
+    flows: FxHashMap<FlowId, FlowBook>,
     ingress_out_of_order: u64,
 }
 
@@ -322,7 +324,9 @@ impl Oracle {
             ingress_out_of_order: self.ingress_out_of_order,
             ..OracleReport::default()
         };
-        for (&flow, book) in &self.flows {
+        let mut flows: Vec<(&FlowId, &FlowBook)> = self.flows.iter().collect();
+        flows.sort_unstable_by_key(|e| *e.0);
+        for (&flow, book) in flows {
             r.flows += 1;
             r.sent += book.sent.len();
             r.delivered += book.delivered.len();

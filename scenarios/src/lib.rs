@@ -9,4 +9,6 @@
 
 pub mod bench;
 pub mod config;
+pub mod driver;
 pub mod progress;
+pub mod testkit;

@@ -1,0 +1,586 @@
+//! The sim entities that host `models` machines. Each forwards the machine's outputs to links,
+//! the control channel or the oracle, and mirrors its `poll_timeout` with one engine timer.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::rc::Rc;
+
+use base::{tx_time, Bps, Dur, Time};
+use models::controller::{Controller, ControllerInput, ControllerOutput, MoveLog, MoveRequest};
+use models::host::Sink;
+use models::nf::{Nf, NfOutput};
+use models::oracle::{LossCause, Oracle, UpdateLog};
+use models::packet::{FiveTuple, Flags, FlowId, Packet, PortId};
+use models::switch::{Rule, Switch, SwitchDrop, SwitchOutput};
+use sim_core::metrics::Histogram;
+use sim_core::{Ctx, Entity, EntityId, LinkId, Offer, Origin, TimerHandle};
+
+use super::{node_id, Msg, Ports};
+use crate::config::{NodeIdx, NodeKind, ScenarioConfig, TimelineAction};
+
+/// What every entity of a run shares: the oracle, and the controller's move log.
+pub(crate) struct Shared {
+    pub oracle: Oracle,
+    pub moves: Vec<(Time, MoveLog)>,
+}
+
+pub(crate) type SharedRef = Rc<RefCell<Shared>>;
+
+/// Offers `pkt` to `link`; a refusal is a drop with its cause.
+fn send_data(ctx: &mut Ctx<'_, Msg>, shared: &SharedRef, link: LinkId, pkt: Packet) {
+    let key = pkt.key();
+    let cause = match ctx.transmit(link, Msg::Data(pkt), pkt.size_bytes) {
+        Offer::Queued { .. } => return,
+        Offer::QueueFull(_) => LossCause::LinkQueue,
+        Offer::Lost(_) => LossCause::LinkRandom,
+        Offer::Down(_) => LossCause::LinkDown,
+    };
+    shared.borrow_mut().oracle.on_drop(key, cause);
+}
+
+/// One engine timer mirroring a machine's `poll_timeout`.
+#[derive(Default)]
+struct Alarm {
+    armed: Option<(Time, TimerHandle)>,
+}
+
+impl Alarm {
+    fn sync(&mut self, ctx: &mut Ctx<'_, Msg>, want: Option<Time>) {
+        if self.armed.map(|a| a.0) == want {
+            return;
+        }
+        if let Some((_, h)) = self.armed.take() {
+            ctx.cancel_timer(h);
+        }
+        if let Some(t) = want {
+            let t = t.max(ctx.now());
+            self.armed = Some((t, ctx.set_timer(t, Msg::Wake)));
+        }
+    }
+    /// Our timer fired: it is no longer armed.
+    fn fired(&mut self, origin: Origin) -> bool {
+        match (origin, self.armed) {
+            (Origin::Timer(h), Some((_, a))) if h == a => {
+                self.armed = None;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn to_models_tuple(t: &workloads::FiveTuple) -> FiveTuple {
+    FiveTuple {
+        src: u32::from(t.src),
+        dst: u32::from(t.dst),
+        sport: t.sport,
+        dport: t.dport,
+        proto: t.proto,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct ActiveFlow {
+    id: FlowId,
+    tuple: FiveTuple,
+    hash: u32,
+    start: Time,
+    size: u64,
+    mtu: u32,
+    rate: Bps,
+    next_seq: u32,
+    packets: u32,
+}
+
+impl ActiveFlow {
+    /// Open-loop pacing (`docs/workloads.md`): packet k leaves at start + tx_time(8 k mtu, rate).
+    fn time_of(&self, k: u32) -> Time {
+        self.start + tx_time(8 * k as u128 * self.mtu as u128, self.rate)
+    }
+}
+
+/// A traffic source: sends its flows' packets on its one link, paced per flow.
+pub(crate) struct SourceEntity {
+    flows: Vec<(workloads::Flow, u32, Bps)>,
+    next_flow: usize,
+    active: Vec<ActiveFlow>,
+    /// (next packet time, index into `active`).
+    due: BinaryHeap<Reverse<(Time, usize)>>,
+    free: Vec<usize>,
+    link: Option<LinkId>,
+    shared: SharedRef,
+    pub sent: u64,
+}
+
+impl SourceEntity {
+    pub fn new(cfg: &ScenarioConfig, me: NodeIdx, seed: u64, shared: SharedRef) -> Self {
+        SourceEntity {
+            flows: super::source_flows(cfg, me, seed),
+            next_flow: 0,
+            active: Vec::new(),
+            due: BinaryHeap::new(),
+            free: Vec::new(),
+            link: None,
+            shared,
+            sent: 0,
+        }
+    }
+
+    pub fn set_ports(&mut self, p: Ports) {
+        self.link = p.out.first().copied();
+    }
+
+    pub fn flows(&self) -> usize {
+        self.flows.len()
+    }
+
+    fn next_time(&self) -> Option<Time> {
+        let a = self.flows.get(self.next_flow).map(|f| f.0.start);
+        let b = self.due.peek().map(|r| r.0 .0);
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn schedule(&self, ctx: &mut Ctx<'_, Msg>) {
+        if let Some(t) = self.next_time() {
+            let me = ctx.me();
+            ctx.send(me, t.saturating_since(ctx.now()), Msg::Wake);
+        }
+    }
+}
+
+impl Entity<Msg> for SourceEntity {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        self.schedule(ctx);
+    }
+
+    fn on_event(&mut self, ctx: &mut Ctx<'_, Msg>, _: Origin, _: Msg) {
+        let now = ctx.now();
+        while let Some((f, mtu, rate)) = self.flows.get(self.next_flow).filter(|f| f.0.start <= now)
+        {
+            let packets = u32::try_from(f.size_bytes.div_ceil(*mtu as u64)).unwrap_or(u32::MAX);
+            let h = f.tuple.hash64();
+            let af = ActiveFlow {
+                id: FlowId(f.id.0),
+                tuple: to_models_tuple(&f.tuple),
+                hash: (h >> 32) as u32,
+                start: f.start,
+                size: f.size_bytes,
+                mtu: *mtu,
+                rate: *rate,
+                next_seq: 0,
+                packets,
+            };
+            let slot = match self.free.pop() {
+                Some(s) => {
+                    self.active[s] = af;
+                    s
+                }
+                None => {
+                    self.active.push(af);
+                    self.active.len() - 1
+                }
+            };
+            self.due.push(Reverse((f.start, slot)));
+            self.next_flow += 1;
+        }
+        let link = self.link.expect("invariant: a validated source has a link");
+        while let Some(&Reverse((t, slot))) = self.due.peek() {
+            if t > now {
+                break;
+            }
+            self.due.pop();
+            let f = &mut self.active[slot];
+            let seq = f.next_seq;
+            let last = seq + 1 == f.packets;
+            let size = if last { (f.size - seq as u64 * f.mtu as u64) as u32 } else { f.mtu };
+            let mut flags = Flags::empty();
+            if last {
+                flags.insert(Flags::LAST);
+            }
+            let pkt = Packet {
+                flow: f.id,
+                seq,
+                tuple: f.tuple,
+                hash: f.hash,
+                size_bytes: size,
+                sent: now,
+                flags,
+                tag: 0,
+            };
+            f.next_seq += 1;
+            if last {
+                self.free.push(slot);
+            } else {
+                self.due.push(Reverse((f.time_of(seq + 1), slot)));
+            }
+            self.sent += 1;
+            self.shared.borrow_mut().oracle.on_sent(&pkt);
+            send_data(ctx, &self.shared, link, pkt);
+        }
+        self.schedule(ctx);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The receiving host.
+pub(crate) struct SinkEntity {
+    pub sink: Sink,
+    pub delay_ns: Histogram,
+    shared: SharedRef,
+}
+
+impl SinkEntity {
+    pub fn new(shared: SharedRef) -> Self {
+        SinkEntity { sink: Sink::new(), delay_ns: Histogram::new(), shared }
+    }
+}
+
+impl Entity<Msg> for SinkEntity {
+    fn on_event(&mut self, ctx: &mut Ctx<'_, Msg>, _: Origin, msg: Msg) {
+        if let Msg::Data(p) = msg {
+            self.sink.handle_packet(ctx.now(), &p);
+            self.delay_ns.record(ctx.now().saturating_since(p.sent).as_nanos());
+            self.shared.borrow_mut().oracle.on_output(&p);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A switch.
+pub(crate) struct SwitchEntity {
+    pub switch: Switch,
+    ingress: bool,
+    /// Per port: does it face a source (packets from it pass the oracle's ingress)?
+    from_source: Vec<bool>,
+    ports: Ports,
+    controller: Option<EntityId>,
+    latency: Dur,
+    alarm: Alarm,
+    shared: SharedRef,
+}
+
+impl SwitchEntity {
+    pub fn new(
+        switch: Switch,
+        ingress: bool,
+        controller: Option<EntityId>,
+        latency: Dur,
+        shared: SharedRef,
+    ) -> Self {
+        SwitchEntity {
+            switch,
+            ingress,
+            from_source: Vec::new(),
+            ports: Ports::default(),
+            controller,
+            latency,
+            alarm: Alarm::default(),
+            shared,
+        }
+    }
+
+    pub fn set_ports(&mut self, p: Ports, from_source: Vec<bool>) {
+        self.ports = p;
+        self.from_source = from_source;
+    }
+
+    pub fn preinstall(&mut self, rules: Vec<Rule>) {
+        self.switch
+            .preinstall(Time::ZERO, rules)
+            .expect("invariant: validation checks initial rules against the table capacity");
+    }
+
+    fn drain(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        let me = node_id(NodeIdx(ctx.me().0));
+        while let Some(o) = self.switch.poll_output() {
+            match o {
+                SwitchOutput::Transmit { port, packet } => {
+                    match self.ports.out.get(port.0 as usize) {
+                        Some(&link) => send_data(ctx, &self.shared, link, packet),
+                        None => self
+                            .shared
+                            .borrow_mut()
+                            .oracle
+                            .on_drop(packet.key(), LossCause::RuleDrop),
+                    }
+                }
+                SwitchOutput::ToController(event) => match self.controller {
+                    Some(c) => ctx.send(
+                        c,
+                        self.latency,
+                        Msg::ToController(Box::new(ControllerInput::Switch { from: me, event })),
+                    ),
+                    None => {
+                        if let models::switch::SwitchEvent::PacketIn { packet, .. } = event {
+                            self.shared
+                                .borrow_mut()
+                                .oracle
+                                .on_drop(packet.key(), LossCause::TableMiss);
+                        }
+                    }
+                },
+                SwitchOutput::Dropped { packet, cause } => {
+                    let c = match cause {
+                        SwitchDrop::TableMiss => LossCause::TableMiss,
+                        SwitchDrop::Rule => LossCause::RuleDrop,
+                    };
+                    self.shared.borrow_mut().oracle.on_drop(packet.key(), c);
+                }
+            }
+        }
+        self.alarm.sync(ctx, self.switch.poll_timeout());
+    }
+}
+
+impl Entity<Msg> for SwitchEntity {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        self.alarm.sync(ctx, self.switch.poll_timeout());
+    }
+
+    fn on_event(&mut self, ctx: &mut Ctx<'_, Msg>, origin: Origin, msg: Msg) {
+        let now = ctx.now();
+        match (origin, msg) {
+            (Origin::Link(l), Msg::Data(p)) => {
+                let port = self.ports.in_port.get(&l).copied().unwrap_or(PortId(0));
+                if self.ingress && self.from_source.get(port.0 as usize).copied().unwrap_or(false) {
+                    self.shared.borrow_mut().oracle.on_ingress(&p);
+                }
+                self.switch.handle_packet(now, port, p);
+            }
+            (_, Msg::ToSwitch(m)) => self.switch.handle_ctrl(now, *m),
+            (o, Msg::Wake) if self.alarm.fired(o) => self.switch.handle_timeout(now),
+            _ => {}
+        }
+        self.drain(ctx);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// An NF instance. It sends what it outputs on its last link in file order: back to its
+/// switch when it has one link, onward when it sits between two switches (bump in the wire,
+/// with the onward link declared last).
+pub(crate) struct NfEntity {
+    pub nf: Nf,
+    link: Option<LinkId>,
+    controller: Option<EntityId>,
+    latency: Dur,
+    alarm: Alarm,
+    shared: SharedRef,
+}
+
+impl NfEntity {
+    pub fn new(nf: Nf, controller: Option<EntityId>, latency: Dur, shared: SharedRef) -> Self {
+        NfEntity { nf, link: None, controller, latency, alarm: Alarm::default(), shared }
+    }
+
+    pub fn set_ports(&mut self, p: Ports) {
+        self.link = p.out.last().copied();
+    }
+
+    /// Every flow's update log, for the oracle.
+    pub fn logs(&self) -> Vec<(FlowId, &UpdateLog)> {
+        self.nf.states().into_iter().map(|(f, s)| (f, &s.log)).collect()
+    }
+
+    fn drain(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        let me = node_id(NodeIdx(ctx.me().0));
+        while let Some(o) = self.nf.poll_output() {
+            match o {
+                NfOutput::Transmit(p) => {
+                    let link = self.link.expect("invariant: a validated NF has a link");
+                    send_data(ctx, &self.shared, link, p);
+                }
+                NfOutput::ToController(event) => {
+                    if let Some(c) = self.controller {
+                        ctx.send(
+                            c,
+                            self.latency,
+                            Msg::ToController(Box::new(ControllerInput::Nf { from: me, event })),
+                        );
+                    }
+                }
+                NfOutput::Dropped { packet, down } => {
+                    let c = if down { LossCause::NfDown } else { LossCause::NfQueue };
+                    self.shared.borrow_mut().oracle.on_drop(packet.key(), c);
+                }
+                NfOutput::StateCreated { .. } => {}
+            }
+        }
+        self.alarm.sync(ctx, self.nf.poll_timeout());
+    }
+}
+
+impl Entity<Msg> for NfEntity {
+    fn on_event(&mut self, ctx: &mut Ctx<'_, Msg>, origin: Origin, msg: Msg) {
+        let now = ctx.now();
+        match (origin, msg) {
+            (_, Msg::Data(p)) => self.nf.handle_packet(now, p),
+            (_, Msg::ToNf(m)) => self.nf.handle_ctrl(now, *m),
+            (_, Msg::NfFail) => self.nf.fail(),
+            (_, Msg::NfRestore) => self.nf.restore(),
+            (o, Msg::Wake) if self.alarm.fired(o) => self.nf.handle_timeout(now),
+            _ => {}
+        }
+        self.drain(ctx);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The controller.
+pub(crate) struct ControllerEntity {
+    pub controller: Controller,
+    latency: Dur,
+    alarm: Alarm,
+    shared: SharedRef,
+}
+
+impl ControllerEntity {
+    pub fn new(controller: Controller, latency: Dur, shared: SharedRef) -> Self {
+        ControllerEntity { controller, latency, alarm: Alarm::default(), shared }
+    }
+}
+
+impl Entity<Msg> for ControllerEntity {
+    fn on_event(&mut self, ctx: &mut Ctx<'_, Msg>, origin: Origin, msg: Msg) {
+        let now = ctx.now();
+        match (origin, msg) {
+            (_, Msg::ToController(input)) => self.controller.handle(now, *input),
+            (o, Msg::Wake) if self.alarm.fired(o) => self.controller.handle_timeout(now),
+            _ => {}
+        }
+        while let Some(o) = self.controller.poll_output() {
+            match o {
+                ControllerOutput::ToSwitch { to, msg } => {
+                    ctx.send(EntityId(to.0), self.latency, Msg::ToSwitch(Box::new(msg)))
+                }
+                ControllerOutput::ToNf { to, msg } => {
+                    ctx.send(EntityId(to.0), self.latency, Msg::ToNf(Box::new(msg)))
+                }
+                ControllerOutput::Dropped { packet, cause } => {
+                    self.shared.borrow_mut().oracle.on_drop(packet.key(), cause)
+                }
+                ControllerOutput::Log { at, log } => self.shared.borrow_mut().moves.push((at, log)),
+            }
+        }
+        self.alarm.sync(ctx, self.controller.poll_timeout());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The scenario's timeline: migrations, failures and restorations at their times.
+pub(crate) struct TimelineEntity {
+    events: Vec<(Time, TimelineAction)>,
+    /// Per move: the resolved request.
+    requests: Vec<Option<MoveRequest>>,
+    /// Per config link: its two one-way sim links.
+    links: Vec<(LinkId, LinkId)>,
+    controller: Option<EntityId>,
+    shared: SharedRef,
+}
+
+impl TimelineEntity {
+    pub fn new(
+        cfg: &ScenarioConfig,
+        ports: &[Ports],
+        links: Vec<(LinkId, LinkId)>,
+        controller: Option<EntityId>,
+        shared: SharedRef,
+    ) -> Self {
+        let mut next_move = 0;
+        let requests = cfg
+            .timeline
+            .iter()
+            .map(|e| match &e.what {
+                TimelineAction::Move { flows, src, dst } => {
+                    let id = models::controller::MoveId(next_move);
+                    next_move += 1;
+                    resolve_move(cfg, ports, id, flows.clone(), *src, *dst)
+                }
+                _ => None,
+            })
+            .collect();
+        TimelineEntity {
+            events: cfg.timeline.iter().map(|e| (e.at, e.what.clone())).collect(),
+            requests,
+            links,
+            controller,
+            shared,
+        }
+    }
+}
+
+/// The switch that steers to both `src` and `dst`, its ports facing upstream traffic
+/// (sources and other switches), and its port to `dst`.
+fn resolve_move(
+    cfg: &ScenarioConfig,
+    ports: &[Ports],
+    id: models::controller::MoveId,
+    flows: models::switch::Match,
+    src: NodeIdx,
+    dst: NodeIdx,
+) -> Option<MoveRequest> {
+    let (si, sp) = ports.iter().enumerate().find(|(i, p)| {
+        matches!(cfg.nodes[*i].kind, NodeKind::Switch(_))
+            && p.port_to(src).is_some()
+            && p.port_to(dst).is_some()
+    })?;
+    let in_ports = sp
+        .neighbour
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| matches!(cfg.node(**n).kind, NodeKind::Source | NodeKind::Switch(_)))
+        .map(|(p, _)| PortId(p as u16))
+        .collect();
+    Some(MoveRequest {
+        id,
+        flows,
+        src: node_id(src),
+        dst: node_id(dst),
+        switch: node_id(NodeIdx(si as u32)),
+        in_ports,
+        dst_port: sp.port_to(dst)?,
+    })
+}
+
+impl Entity<Msg> for TimelineEntity {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        let me = ctx.me();
+        for (i, (at, _)) in self.events.iter().enumerate() {
+            ctx.send(me, at.saturating_since(Time::ZERO), Msg::Timeline(i));
+        }
+    }
+
+    fn on_event(&mut self, ctx: &mut Ctx<'_, Msg>, _: Origin, msg: Msg) {
+        let Msg::Timeline(i) = msg else { return };
+        match &self.events[i].1 {
+            TimelineAction::Move { .. } => {
+                if let (Some(req), Some(c)) = (self.requests[i].clone(), self.controller) {
+                    ctx.send(c, Dur::ZERO, Msg::ToController(Box::new(ControllerInput::Move(req))));
+                }
+            }
+            TimelineAction::LinkDown(l) | TimelineAction::LinkUp(l) => {
+                let up = matches!(self.events[i].1, TimelineAction::LinkUp(_));
+                let (ab, ba) = self.links[l.0 as usize];
+                for link in [ab, ba] {
+                    for m in ctx.set_link_up(link, up) {
+                        if let Msg::Data(p) = m {
+                            self.shared.borrow_mut().oracle.on_drop(p.key(), LossCause::LinkDown);
+                        }
+                    }
+                }
+            }
+            TimelineAction::NfFail(n) => ctx.send(EntityId(n.0), Dur::ZERO, Msg::NfFail),
+            TimelineAction::NfRestore(n) => ctx.send(EntityId(n.0), Dur::ZERO, Msg::NfRestore),
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! The sim driver: hosts the `models` machines inside `sim-core` and wires them from a
+//! [`ScenarioConfig`].
+//!
+//! ```text
+//!  Source ──link──► Switch ──link──► NF ──link──► Switch ──link──► Sink
+//!                     │  ▲                │  ▲
+//!          control    ▼  │   (latency)    ▼  │
+//!                   Controller ◄──────────────┘        Timeline ──► moves, failures
+//! ```
+//!
+//! - One sim entity per node, in node order, so `EntityId(i)`, `NodeIdx(i)` and `NodeId(i)`
+//!   name the same node; the timeline is the last entity.
+//! - Data packets cross `sim-core` links; control messages go directly with the scenario's
+//!   control latency (each way), and an operator's command reaches the controller at once.
+//! - Each machine's `poll_timeout` is mirrored by one cancellable engine timer, re-armed only
+//!   when the deadline changes.
+//! - Every drop anywhere (link queue, downed link, random loss, NF queue, switch, controller
+//!   buffer) is reported to the oracle with its cause, so its accounting balances.
+
+mod entities;
+mod results;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use base::Time;
+use models::controller::{Controller, ControllerInput};
+use models::nf::{Nf, NfCtrl};
+use models::oracle::Oracle;
+use models::packet::{NodeId, Packet, PortId};
+use models::reroute::Reroute;
+use models::switch::{Action, Match, Rule, Switch, SwitchCtrl};
+use sim_core::{EntityId, LinkId, LinkParams, Simulation};
+
+use crate::config::{FlowSource, NodeIdx, NodeKind, ProtocolConfig, RuleAction, ScenarioConfig};
+pub use results::{MoveRecord, RunOutcome};
+
+use entities::{
+    ControllerEntity, NfEntity, Shared, SinkEntity, SourceEntity, SwitchEntity, TimelineEntity,
+};
+
+/// The one message type of a scenario simulation.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    /// A data packet on a link.
+    Data(Packet),
+    // Control messages are boxed: they are rare, and a small `Msg` keeps every data packet's
+    // trip through link FIFOs and the event queue cheap (56 bytes instead of 104).
+    ToSwitch(Box<SwitchCtrl>),
+    ToNf(Box<NfCtrl>),
+    ToController(Box<ControllerInput>),
+    NfFail,
+    NfRestore,
+    /// A machine's timer (or a source's next emission).
+    Wake,
+    /// The timeline's `i`-th event is due.
+    Timeline(usize),
+}
+
+/// Ports of one node: for port `p`, the outgoing link and the neighbour.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Ports {
+    pub out: Vec<LinkId>,
+    pub neighbour: Vec<NodeIdx>,
+    /// Incoming link -> port.
+    pub in_port: std::collections::BTreeMap<LinkId, PortId>,
+}
+
+impl Ports {
+    pub fn port_to(&self, n: NodeIdx) -> Option<PortId> {
+        self.neighbour.iter().position(|&x| x == n).map(|p| PortId(p as u16))
+    }
+}
+
+/// Builds and runs one replication with master seed `seed`.
+pub fn run_once(cfg: &ScenarioConfig, seed: u64) -> RunOutcome {
+    let mut b = build(cfg, seed);
+    b.run();
+    b.outcome(cfg)
+}
+
+/// A built simulation and the bookkeeping its entities share.
+pub struct Built {
+    pub sim: Simulation<Msg>,
+    shared: entities::SharedRef,
+    seed: u64,
+    horizon: Time,
+}
+
+impl Built {
+    /// Runs until the network is empty or the drain limit after `duration`.
+    pub fn run(&mut self) {
+        self.sim.run_until(self.horizon);
+    }
+
+    pub fn outcome(&self, cfg: &ScenarioConfig) -> RunOutcome {
+        results::collect(cfg, self.seed, &self.sim, &self.shared.borrow())
+    }
+}
+
+/// Builds the simulation (exposed for benchmarks and progress bars).
+pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
+    let mut sim: Simulation<Msg> = Simulation::new(seed);
+    let shared = Rc::new(RefCell::new(Shared { oracle: Oracle::new(), moves: Vec::new() }));
+    let n = cfg.nodes.len();
+    let controller = cfg.controller().map(|c| EntityId(c.0));
+    let timeline_id = EntityId(n as u32);
+
+    // Ports: each link adds one port at each end, in file order.
+    let mut ports = vec![Ports::default(); n];
+    let mut link_ids: Vec<(LinkId, LinkId)> = Vec::with_capacity(cfg.links.len());
+    // Links need entity ids, which are the node indices; create entities first with empty
+    // port maps, then the links, then hand each entity its ports.
+    for (i, node) in cfg.nodes.iter().enumerate() {
+        let me = NodeIdx(i as u32);
+        let id = match &node.kind {
+            NodeKind::Source => sim.add_entity(SourceEntity::new(cfg, me, seed, shared.clone())),
+            NodeKind::Sink => sim.add_entity(SinkEntity::new(shared.clone())),
+            NodeKind::Switch(s) => {
+                let rng = sim.rng().stream(&format!("switch/{}/updates", node.name));
+                sim.add_entity(SwitchEntity::new(
+                    Switch::new(s.config.clone(), rng),
+                    s.ingress,
+                    controller,
+                    cfg.control_latency,
+                    shared.clone(),
+                ))
+            }
+            NodeKind::Nf(c) => sim.add_entity(NfEntity::new(
+                Nf::new(c.clone()),
+                controller,
+                cfg.control_latency,
+                shared.clone(),
+            )),
+            NodeKind::Controller(c) => sim.add_entity(ControllerEntity::new(
+                Controller::new(c.clone(), protocol(&cfg.protocol)),
+                cfg.control_latency,
+                shared.clone(),
+            )),
+        };
+        assert_eq!(id.0 as usize, i, "invariant: entity ids follow node indices");
+    }
+    for (li, l) in cfg.links.iter().enumerate() {
+        let p = LinkParams {
+            rate: l.rate,
+            prop: l.delay,
+            max_waiting_pkts: l.max_waiting_pkts,
+            max_waiting_bytes: l.max_waiting_bytes,
+            loss: l.loss,
+        };
+        let (a, b) = (l.a, l.b);
+        let name =
+            |x: NodeIdx, y: NodeIdx| format!("{}-{}#{li}", cfg.node(x).name, cfg.node(y).name);
+        let ab = sim.add_link(&name(a, b), EntityId(a.0), EntityId(b.0), p.clone());
+        let ba = sim.add_link(&name(b, a), EntityId(b.0), EntityId(a.0), p);
+        let pa = PortId(ports[a.0 as usize].out.len() as u16);
+        let pb = PortId(ports[b.0 as usize].out.len() as u16);
+        ports[a.0 as usize].out.push(ab);
+        ports[a.0 as usize].neighbour.push(b);
+        ports[a.0 as usize].in_port.insert(ba, pa);
+        ports[b.0 as usize].out.push(ba);
+        ports[b.0 as usize].neighbour.push(a);
+        ports[b.0 as usize].in_port.insert(ab, pb);
+        link_ids.push((ab, ba));
+    }
+    for (i, node) in cfg.nodes.iter().enumerate() {
+        let id = EntityId(i as u32);
+        let p = ports[i].clone();
+        match &node.kind {
+            NodeKind::Source => sim.entity_mut::<SourceEntity>(id).expect("source").set_ports(p),
+            NodeKind::Sink => {}
+            NodeKind::Switch(s) => {
+                let rules = s.rules.iter().map(|r| resolve_rule(r, &p)).collect();
+                let from_source = p
+                    .neighbour
+                    .iter()
+                    .map(|&nb| matches!(cfg.node(nb).kind, NodeKind::Source))
+                    .collect();
+                let e = sim.entity_mut::<SwitchEntity>(id).expect("switch");
+                e.set_ports(p, from_source);
+                e.preinstall(rules);
+            }
+            NodeKind::Nf(_) => sim.entity_mut::<NfEntity>(id).expect("nf").set_ports(p),
+            NodeKind::Controller(_) => {}
+        }
+    }
+    let timeline = TimelineEntity::new(cfg, &ports, link_ids, controller, shared.clone());
+    let t = sim.add_entity(timeline);
+    assert_eq!(t, timeline_id);
+    Built { sim, shared, seed, horizon: horizon(cfg) }
+}
+
+fn protocol(p: &ProtocolConfig) -> Box<dyn models::controller::Protocol> {
+    match p {
+        ProtocolConfig::Reroute(c) => Box::new(Reroute::new(c.clone())),
+    }
+}
+
+/// A configured rule with neighbour names turned into ports (validated configs name only
+/// neighbours, so every lookup succeeds).
+fn resolve_rule(r: &crate::config::RuleConfig, p: &Ports) -> Rule {
+    let port = |n: NodeIdx| p.port_to(n).expect("invariant: validated rules name neighbours");
+    Rule {
+        cookie: models::switch::Cookie(fnv(&r.name)),
+        priority: r.priority,
+        matcher: Match { in_port: r.in_from.map(port), ..r.matcher.clone() },
+        actions: r
+            .actions
+            .iter()
+            .map(|a| match a {
+                RuleAction::OutputTo(n) => Action::Output(port(*n)),
+                RuleAction::Other(a) => *a,
+            })
+            .collect(),
+        idle_timeout: r.idle_timeout,
+    }
+}
+
+fn fnv(s: &str) -> u64 {
+    base::rng::fnv1a64(s.as_bytes())
+}
+
+/// The node id a `models` machine uses for a node.
+pub(crate) fn node_id(i: NodeIdx) -> NodeId {
+    NodeId(i.0)
+}
+
+/// Flows a source will send, with each flow's MTU and pacing rate: a trace's flows that start
+/// before `duration`, or Poisson arrivals generated for `[0, duration)`.
+///
+/// Generated flows come from `workloads::Arrivals` with the source's own master seed, drawn
+/// from the run's stream `"workload/<source>"`, so two sources never share arrivals. Flow `i`
+/// of the source with ordinal `k` (its rank among sources) gets id and synthetic tuple
+/// `k << 32 | i`, unique across sources.
+pub(crate) fn source_flows(
+    cfg: &ScenarioConfig,
+    me: NodeIdx,
+    seed: u64,
+) -> Vec<(workloads::Flow, u32, base::Bps)> {
+    let mut out = Vec::new();
+    let name = &cfg.node(me).name;
+    let ordinal =
+        cfg.nodes[..me.0 as usize].iter().filter(|n| matches!(n.kind, NodeKind::Source)).count()
+            as u64;
+    let end = Time::ZERO + cfg.duration;
+    for w in cfg.workloads.iter().filter(|w| w.source == me) {
+        match &w.flows {
+            FlowSource::Trace { flows, .. } => {
+                out.extend(flows.iter().filter(|f| f.start < end).map(|f| (*f, w.mtu, w.flow_rate)))
+            }
+            FlowSource::Generated { dist, load, reference } => {
+                let own_seed =
+                    base::RngStreams::new(seed).stream(&format!("workload/{name}")).next_u64();
+                let params = workloads::ArrivalParams {
+                    load: *load,
+                    link: *reference,
+                    duration: cfg.duration,
+                };
+                let arrivals =
+                    workloads::Arrivals::new(dist, &params, &base::RngStreams::new(own_seed))
+                        .expect(
+                        "invariant: validated workloads have a positive load, rate and duration",
+                    );
+                let base_id = (ordinal << 32) + out.len() as u64;
+                out.extend(arrivals.map(|f| {
+                    let id = base_id + f.id.0;
+                    let flow = workloads::Flow {
+                        id: workloads::FlowId(id),
+                        tuple: workloads::FiveTuple::synthetic(id),
+                        size_bytes: f.size_bytes.max(1),
+                        ..f
+                    };
+                    (flow, w.mtu, w.flow_rate)
+                }));
+            }
+        }
+    }
+    out.sort_by_key(|(f, _, _)| (f.start, f.id));
+    out
+}
+
+/// The time a scenario's simulated traffic lasts at most (for progress bars).
+pub fn horizon(cfg: &ScenarioConfig) -> Time {
+    Time::ZERO + cfg.duration + cfg.drain_limit
+}

@@ -1,0 +1,168 @@
+//! What one replication measured, collected from the entities after the run.
+
+use std::collections::BTreeMap;
+
+use base::Time;
+use models::controller::{MoveId, MoveLog};
+use models::oracle::{Guarantee, LossCause, OracleReport, Verdict};
+use sim_core::{EntityId, Simulation};
+
+use super::entities::{ControllerEntity, NfEntity, Shared, SinkEntity, SourceEntity, SwitchEntity};
+use super::{node_id, Msg};
+use crate::config::{NodeIdx, NodeKind, ScenarioConfig};
+
+/// A move's life as the controller logged it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoveRecord {
+    pub id: MoveId,
+    pub started: Option<Time>,
+    pub finished: Option<Time>,
+    pub failed: Option<String>,
+}
+
+/// One replication's results.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub seed: u64,
+    pub protocol: &'static str,
+    pub guarantee: Guarantee,
+    pub oracle: OracleReport,
+    pub verdict: Verdict,
+    pub moves: Vec<MoveRecord>,
+    /// Named metrics, with units in the names (the tidy format's `metric` column).
+    pub metrics: BTreeMap<String, f64>,
+    /// Engine events (for speed measurements).
+    pub events: u64,
+    /// Packet-hops: packets delivered by links.
+    pub packet_hops: u64,
+    /// The simulated instant the run ended.
+    pub end: Time,
+}
+
+pub(super) fn collect(
+    cfg: &ScenarioConfig,
+    seed: u64,
+    sim: &Simulation<Msg>,
+    shared: &Shared,
+) -> RunOutcome {
+    let mut metrics = BTreeMap::new();
+    let mut logs = Vec::new();
+    let mut flows = 0usize;
+    let mut controller = None;
+    let mut delay = None;
+    let mut fcts = Vec::new();
+    for (i, node) in cfg.nodes.iter().enumerate() {
+        let id = EntityId(i as u32);
+        match &node.kind {
+            NodeKind::Nf(_) => {
+                let e = sim.entity::<NfEntity>(id).expect("nf");
+                for (f, log) in e.logs() {
+                    logs.push((node_id(NodeIdx(i as u32)), f, log));
+                }
+                let s = e.nf.stats();
+                *metrics.entry("nf_processed_pkts".into()).or_insert(0.0) += s.processed as f64;
+                let q = metrics.entry("nf_max_queue_pkts".to_string()).or_insert(0.0);
+                *q = f64::max(*q, s.max_queue as f64);
+            }
+            NodeKind::Source => flows += sim.entity::<SourceEntity>(id).expect("source").flows(),
+            NodeKind::Sink => {
+                let e = sim.entity::<SinkEntity>(id).expect("sink");
+                delay = Some(e.delay_ns.clone());
+                fcts.extend(e.sink.fcts_ns().into_iter().map(|(_, f)| f));
+            }
+            NodeKind::Switch(_) => {
+                let s = sim.entity::<SwitchEntity>(id).expect("switch").switch.stats();
+                *metrics.entry("switch_packet_ins_pkts".into()).or_insert(0.0) +=
+                    s.packet_ins as f64;
+                *metrics.entry("switch_rules_applied".into()).or_insert(0.0) +=
+                    s.rules_applied as f64;
+            }
+            NodeKind::Controller(_) => {
+                controller = Some(sim.entity::<ControllerEntity>(id).expect("controller"))
+            }
+        }
+    }
+    let oracle = shared.oracle.finish(logs);
+    let (protocol, guarantee) = match controller {
+        Some(c) => (c.controller.protocol().name(), c.controller.protocol().guarantee()),
+        None => (cfg.protocol.name(), Guarantee::None),
+    };
+    let verdict = oracle.verdict(guarantee);
+
+    let mut moves: BTreeMap<MoveId, MoveRecord> = BTreeMap::new();
+    for (at, log) in &shared.moves {
+        let id = match log {
+            MoveLog::Started { id } | MoveLog::Finished { id } | MoveLog::Failed { id, .. } => *id,
+        };
+        let r = moves.entry(id).or_insert(MoveRecord {
+            id,
+            started: None,
+            finished: None,
+            failed: None,
+        });
+        match log {
+            MoveLog::Started { .. } => r.started = Some(*at),
+            MoveLog::Finished { .. } => r.finished = Some(*at),
+            MoveLog::Failed { reason, .. } => r.failed = Some(reason.clone()),
+        }
+    }
+    let moves: Vec<MoveRecord> = moves.into_values().collect();
+
+    let mut put = |k: &str, v: f64| {
+        metrics.insert(k.to_string(), v);
+    };
+    put("flows", flows as f64);
+    put("sent_pkts", oracle.sent as f64);
+    put("delivered_pkts", oracle.delivered as f64);
+    put("in_flight_pkts", oracle.in_flight as f64);
+    for c in LossCause::ALL {
+        put(
+            &format!("lost_{}_pkts", c.name()),
+            oracle.lost_packets.get(&c).copied().unwrap_or(0) as f64,
+        );
+    }
+    put("lost_updates", oracle.lost_updates as f64);
+    put("lost_updates_network", oracle.lost_updates_network as f64);
+    put("reordered_updates", oracle.reordered_updates as f64);
+    put("duplicate_updates", oracle.duplicate_updates as f64);
+    put("duplicate_outputs", oracle.duplicate_outputs as f64);
+    put("state_mismatch_flows", oracle.state_mismatch as f64);
+    if let Some(d) = &delay {
+        put("mean_delay_us", d.mean().unwrap_or(0.0) / 1e3);
+        put("p99_delay_us", d.quantile(0.99).unwrap_or(0) as f64 / 1e3);
+    }
+    if !fcts.is_empty() {
+        fcts.sort_unstable();
+        put("mean_fct_ms", fcts.iter().map(|&f| f as f64).sum::<f64>() / fcts.len() as f64 / 1e6);
+        put("completed_flows", fcts.len() as f64);
+    }
+    if let Some(c) = controller {
+        put("max_controller_buffer_pkts", c.controller.buffer().max() as f64);
+        put("controller_messages", c.controller.stats().messages as f64);
+    }
+    let durations: Vec<f64> = moves
+        .iter()
+        .filter_map(|m| Some((m.finished? - m.started?).as_nanos() as f64 / 1e6))
+        .collect();
+    if !durations.is_empty() {
+        put("move_duration_ms", durations.iter().sum::<f64>() / durations.len() as f64);
+    }
+    put("moves_failed", moves.iter().filter(|m| m.failed.is_some()).count() as f64);
+    put("guarantee_honoured", f64::from(u8::from(verdict.honoured)));
+
+    let packet_hops = (0..cfg.links.len() * 2)
+        .map(|l| sim.link(sim_core::LinkId(l as u32)).stats().delivered_pkts)
+        .sum();
+    RunOutcome {
+        seed,
+        protocol,
+        guarantee,
+        oracle,
+        verdict,
+        moves,
+        metrics,
+        events: sim.stats().events,
+        packet_hops,
+        end: sim.now(),
+    }
+}

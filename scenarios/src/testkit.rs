@@ -1,0 +1,145 @@
+//! Scenarios built in code, for tests and benchmarks that must not depend on the file parser.
+
+use base::{Bps, Dur, Time};
+use models::controller::ControllerConfig;
+use models::nf::NfConfig;
+use models::reroute::RerouteConfig;
+use models::switch::{Match, SwitchConfig};
+
+use crate::config::*;
+
+const GBPS10: Bps = Bps(10_000_000_000);
+
+fn link(a: u32, b: u32) -> LinkConfig {
+    LinkConfig {
+        a: NodeIdx(a),
+        b: NodeIdx(b),
+        rate: GBPS10,
+        delay: Dur::from_micros(1),
+        max_waiting_pkts: Some(1000),
+        max_waiting_bytes: None,
+        loss: 0.0,
+    }
+}
+
+fn rule(name: &str, priority: u16, matcher: Match, from: u32, to: u32) -> RuleConfig {
+    RuleConfig {
+        name: name.into(),
+        priority,
+        matcher,
+        in_from: Some(NodeIdx(from)),
+        actions: vec![RuleAction::OutputTo(NodeIdx(to))],
+        idle_timeout: None,
+    }
+}
+
+fn switch(rules: Vec<RuleConfig>) -> NodeKind {
+    NodeKind::Switch(SwitchNode { config: SwitchConfig::default(), ingress: true, rules })
+}
+
+fn node(name: &str, kind: NodeKind) -> NodeConfig {
+    NodeConfig { name: name.into(), kind }
+}
+
+fn websearch(source: u32, load: f64, flow_rate: Bps) -> WorkloadConfig {
+    WorkloadConfig {
+        source: NodeIdx(source),
+        flows: FlowSource::Generated {
+            dist: workloads::builtin("websearch").expect("built in"),
+            load,
+            reference: GBPS10,
+        },
+        mtu: 1500,
+        flow_rate,
+    }
+}
+
+/// `h1 -> s1 -> fw1 (or fw2) -> s1 -> sink`, a controller, websearch at `load` of 10 Gbps for
+/// `duration` with flows paced at 1 Gbps (so about `10 * load` flows are active at once), and, if `move_at` is set, a move of every flow from fw1 to fw2 then, with
+/// `reroute`. Node indices: h1 0, s1 1, fw1 2, fw2 3, sink 4, controller 5.
+pub fn reroute_pair(load: Option<f64>, duration: Dur, move_at: Option<Dur>) -> ScenarioConfig {
+    let rules = vec![
+        rule("to-fw1", 10, Match::any(), 0, 2),
+        rule("fw1-out", 10, Match::any(), 2, 4),
+        rule("fw2-out", 10, Match::any(), 3, 4),
+    ];
+    ScenarioConfig {
+        name: "reroute-pair".into(),
+        seed: 1,
+        replications: 1,
+        duration,
+        drain_limit: Dur::from_secs(1),
+        nodes: vec![
+            node("h1", NodeKind::Source),
+            node("s1", switch(rules)),
+            node("fw1", NodeKind::Nf(NfConfig::default())),
+            node("fw2", NodeKind::Nf(NfConfig::default())),
+            node("sink", NodeKind::Sink),
+            node("controller", NodeKind::Controller(ControllerConfig::default())),
+        ],
+        links: vec![link(0, 1), link(1, 2), link(1, 3), link(1, 4)],
+        control_latency: Dur::from_micros(100),
+        workloads: load.map(|l| websearch(0, l, Bps(1_000_000_000))).into_iter().collect(),
+        protocol: ProtocolConfig::Reroute(RerouteConfig::default()),
+        timeline: move_at
+            .map(|at| TimelineEvent {
+                at: Time::ZERO + at,
+                what: TimelineAction::Move {
+                    flows: Match::any(),
+                    src: NodeIdx(2),
+                    dst: NodeIdx(3),
+                },
+            })
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Two switches and four NFs, no migration: `h1 -> s1 -> nf1..nf4 (by hash quarter) -> s2 ->
+/// sink`, websearch at `load` of 10 Gbps. The NFs serve a packet in 0.5 us, so a quarter of the
+/// traffic never queues them. Node indices: h1 0, s1 1, s2 2, nf1..nf4 3..6, sink 7.
+pub fn two_switch_four_nf(load: f64, duration: Dur) -> ScenarioConfig {
+    let quarter = 1u64 << 30;
+    let mut s1_rules = Vec::new();
+    let mut s2_rules = Vec::new();
+    for k in 0..4u32 {
+        let lo = (k as u64 * quarter) as u32;
+        let hi = ((k as u64 + 1) * quarter).min(u32::MAX as u64 + 1);
+        // The last range must include u32::MAX: [lo, hi) with hi = 2^32 does not fit a u32,
+        // so the top quarter's rule is a catch-all at a lower priority.
+        let m = if k == 3 { Match::any() } else { Match::hash_range(lo, hi as u32) };
+        let prio = if k == 3 { 5 } else { 10 };
+        s1_rules.push(rule(&format!("to-nf{}", k + 1), prio, m, 0, 3 + k));
+        s2_rules.push(rule(&format!("nf{}-out", k + 1), 10, Match::any(), 3 + k, 7));
+    }
+    let nf = NfConfig { service: Dur::from_nanos(500), ..NfConfig::default() };
+    let mut nodes = vec![node("h1", NodeKind::Source), node("s1", switch(s1_rules))];
+    let mut s2 = switch(s2_rules);
+    if let NodeKind::Switch(s) = &mut s2 {
+        s.ingress = false;
+    }
+    nodes.push(node("s2", s2));
+    for k in 1..=4 {
+        nodes.push(node(&format!("nf{k}"), NodeKind::Nf(nf.clone())));
+    }
+    nodes.push(node("sink", NodeKind::Sink));
+    let mut links = vec![link(0, 1)];
+    for k in 0..4 {
+        links.push(link(1, 3 + k));
+        links.push(link(3 + k, 2));
+    }
+    links.push(link(2, 7));
+    ScenarioConfig {
+        name: "two-switch-four-nf".into(),
+        seed: 1,
+        replications: 1,
+        duration,
+        drain_limit: Dur::from_secs(1),
+        nodes,
+        links,
+        control_latency: Dur::from_micros(100),
+        workloads: vec![websearch(0, load, GBPS10)],
+        protocol: ProtocolConfig::Reroute(RerouteConfig::default()),
+        timeline: vec![],
+    }
+}
