@@ -185,6 +185,11 @@ impl Nf {
         self.queue.len()
     }
 
+    /// Packets the instance holds: waiting or in service.
+    pub fn holding(&self) -> usize {
+        self.queue.len() + usize::from(self.in_service.is_some())
+    }
+
     pub fn is_up(&self) -> bool {
         self.up
     }

@@ -93,6 +93,38 @@ impl Built {
         self.sim.run_until(self.horizon);
     }
 
+    /// Runs until `t` (for tests that stop mid-traffic).
+    pub fn run_until(&mut self, t: Time) {
+        self.sim.run_until(t);
+    }
+
+    /// Data packets inside the network now: on links, held by NF instances, buffered at the
+    /// controller. Counted from the elements, independently of the oracle.
+    pub fn packets_in_network(&self, cfg: &ScenarioConfig) -> u64 {
+        let links: usize =
+            (0..cfg.links.len() * 2).map(|l| self.sim.link(LinkId(l as u32)).in_flight()).sum();
+        let mut held = 0;
+        for (i, n) in cfg.nodes.iter().enumerate() {
+            let id = EntityId(i as u32);
+            match n.kind {
+                NodeKind::Nf(_) => {
+                    held += self.sim.entity::<NfEntity>(id).expect("nf").nf.holding()
+                }
+                NodeKind::Controller(_) => {
+                    held += self
+                        .sim
+                        .entity::<ControllerEntity>(id)
+                        .expect("controller")
+                        .controller
+                        .buffer()
+                        .len() as usize
+                }
+                _ => {}
+            }
+        }
+        (links + held) as u64
+    }
+
     pub fn outcome(&self, cfg: &ScenarioConfig) -> RunOutcome {
         results::collect(cfg, self.seed, &self.sim, &self.shared.borrow())
     }
