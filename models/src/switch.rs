@@ -303,63 +303,99 @@ struct Entry {
     last_hit: Time,
 }
 
-/// The flow table: rules by cookie, an index of exact 5-tuple rules, and the others sorted by
-/// priority (descending), then installation order.
+/// The flow table. Rules live in a slab with stable indices; `by_cookie` names them; exact
+/// 5-tuple rules are indexed by tuple and the others kept sorted by priority (descending), then
+/// installation order, so a lookup touches only candidate rules.
 #[derive(Default)]
 struct FlowTable {
-    entries: BTreeMap<Cookie, Entry>,
-    exact: FxHashMap<FiveTuple, Vec<Cookie>>,
-    wild: Vec<(Reverse<u16>, u64, Cookie)>,
+    slab: Vec<Option<Entry>>,
+    free: Vec<usize>,
+    by_cookie: BTreeMap<Cookie, usize>,
+    exact: FxHashMap<FiveTuple, Vec<usize>>,
+    /// `(priority, order, slot)` of the non-exact rules.
+    wild: Vec<(Reverse<u16>, u64, usize)>,
     next_order: u64,
 }
 
 impl FlowTable {
     fn len(&self) -> usize {
-        self.entries.len()
+        self.by_cookie.len()
+    }
+
+    fn get(&self, cookie: Cookie) -> Option<&Entry> {
+        self.by_cookie.get(&cookie).map(|&i| self.entry(i))
+    }
+
+    fn get_mut(&mut self, cookie: Cookie) -> Option<&mut Entry> {
+        let i = *self.by_cookie.get(&cookie)?;
+        self.slab[i].as_mut()
+    }
+
+    #[inline]
+    fn entry(&self, i: usize) -> &Entry {
+        self.slab[i].as_ref().expect("invariant: indexed slots hold a rule")
     }
 
     fn insert(&mut self, now: Time, rule: Rule) {
         self.remove(rule.cookie);
         let order = self.next_order;
         self.next_order += 1;
-        match rule.matcher.exact_tuple() {
-            Some(t) => self.exact.entry(t).or_default().push(rule.cookie),
+        let cookie = rule.cookie;
+        let exact = rule.matcher.exact_tuple();
+        let priority = rule.priority;
+        let entry = Entry { rule, order, counters: RuleCounters::default(), last_hit: now };
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slab[i] = Some(entry);
+                i
+            }
             None => {
-                let key = (Reverse(rule.priority), order, rule.cookie);
+                self.slab.push(Some(entry));
+                self.slab.len() - 1
+            }
+        };
+        self.by_cookie.insert(cookie, slot);
+        match exact {
+            Some(t) => self.exact.entry(t).or_default().push(slot),
+            None => {
+                let key = (Reverse(priority), order, slot);
                 let at = self.wild.partition_point(|k| *k < key);
                 self.wild.insert(at, key);
             }
         }
-        let entry = Entry { rule, order, counters: RuleCounters::default(), last_hit: now };
-        self.entries.insert(entry.rule.cookie, entry);
     }
 
     fn remove(&mut self, cookie: Cookie) -> Option<Entry> {
-        let e = self.entries.remove(&cookie)?;
+        let slot = self.by_cookie.remove(&cookie)?;
+        let e = self.slab[slot].take().expect("invariant: a named slot holds a rule");
+        self.free.push(slot);
         match e.rule.matcher.exact_tuple() {
             Some(t) => {
                 if let Some(v) = self.exact.get_mut(&t) {
-                    v.retain(|c| *c != cookie);
+                    v.retain(|&i| i != slot);
                     if v.is_empty() {
                         self.exact.remove(&t);
                     }
                 }
             }
-            None => self.wild.retain(|k| k.2 != cookie),
+            None => self.wild.retain(|k| k.2 != slot),
         }
         Some(e)
     }
 
-    /// The winning rule: highest priority, then earliest installed.
-    fn lookup(&self, in_port: PortId, pkt: &Packet) -> Option<Cookie> {
-        let mut best: Option<(Reverse<u16>, u64, Cookie)> = None;
-        if let Some(cands) = self.exact.get(&pkt.tuple) {
-            for c in cands {
-                let e = &self.entries[c];
-                if e.rule.matcher.matches(in_port, pkt) {
-                    let k = (Reverse(e.rule.priority), e.order, *c);
-                    if best.is_none_or(|b| k < b) {
-                        best = Some(k);
+    /// The winning rule's slot: highest priority, then earliest installed.
+    #[inline]
+    fn lookup(&self, in_port: PortId, pkt: &Packet) -> Option<usize> {
+        let mut best: Option<(Reverse<u16>, u64, usize)> = None;
+        if !self.exact.is_empty() {
+            if let Some(cands) = self.exact.get(&pkt.tuple) {
+                for &i in cands {
+                    let e = self.entry(i);
+                    if e.rule.matcher.matches(in_port, pkt) {
+                        let k = (Reverse(e.rule.priority), e.order, i);
+                        if best.is_none_or(|b| k < b) {
+                            best = Some(k);
+                        }
                     }
                 }
             }
@@ -368,7 +404,7 @@ impl FlowTable {
             if best.is_some_and(|b| b < *k) {
                 break;
             }
-            if self.entries[&k.2].rule.matcher.matches(in_port, pkt) {
+            if self.entry(k.2).rule.matcher.matches(in_port, pkt) {
                 best = Some(*k);
                 break;
             }
@@ -432,7 +468,7 @@ impl Switch {
 
     /// The counters of the rule with this cookie, if installed.
     pub fn rule_counters(&self, cookie: Cookie) -> Option<RuleCounters> {
-        self.table.entries.get(&cookie).map(|e| e.counters)
+        self.table.get(cookie).map(|e| e.counters)
     }
 
     /// Installs rules at once, before the run (the initial configuration).
@@ -457,7 +493,7 @@ impl Switch {
     /// A data packet arrives on `in_port`.
     pub fn handle_packet(&mut self, now: Time, in_port: PortId, mut pkt: Packet) {
         self.stats.packets += 1;
-        let Some(cookie) = self.table.lookup(in_port, &pkt) else {
+        let Some(slot) = self.table.lookup(in_port, &pkt) else {
             self.stats.table_misses += 1;
             match self.cfg.table_miss {
                 TableMiss::Drop => self
@@ -467,29 +503,37 @@ impl Switch {
             }
             return;
         };
-        let e = self.table.entries.get_mut(&cookie).expect("invariant: looked-up rule exists");
+        let e = self.table.slab[slot].as_mut().expect("invariant: looked-up rule exists");
         e.counters.packets += 1;
         e.counters.bytes += pkt.size_bytes as u64;
         e.last_hit = now;
         let mut forwarded = false;
-        // Actions are few; index to keep the borrow of `e` short.
-        for i in 0..e.rule.actions.len() {
-            let action = self.table.entries[&cookie].rule.actions[i];
+        let mut to_controller = false;
+        for &action in &e.rule.actions {
             match action {
                 Action::SetTag(t) => pkt.tag = t,
                 Action::Output(port) => {
                     forwarded = true;
                     self.out.push_back(SwitchOutput::Transmit { port, packet: pkt });
                 }
-                Action::DupToController => self.packet_in(in_port, pkt, PacketInReason::Duplicate),
+                Action::DupToController => {
+                    self.stats.packet_ins += 1;
+                    self.out.push_back(SwitchOutput::ToController(SwitchEvent::PacketIn {
+                        in_port,
+                        packet: pkt,
+                        reason: PacketInReason::Duplicate,
+                    }));
+                }
                 Action::ToController => {
-                    self.packet_in(in_port, pkt, PacketInReason::Action);
-                    return;
+                    to_controller = true;
+                    break;
                 }
                 Action::Drop => break,
             }
         }
-        if !forwarded {
+        if to_controller {
+            self.packet_in(in_port, pkt, PacketInReason::Action);
+        } else if !forwarded {
             self.stats.rule_drops += 1;
             self.out.push_back(SwitchOutput::Dropped { packet: pkt, cause: SwitchDrop::Rule });
         }
@@ -579,7 +623,7 @@ impl Switch {
         let cookie = m.cookie();
         let result = match m {
             FlowMod::Add(rule) => {
-                let replaces = self.table.entries.contains_key(&rule.cookie);
+                let replaces = self.table.get(rule.cookie).is_some();
                 if !replaces && self.table.len() >= self.cfg.table_capacity {
                     Err(FlowModError::TableFull)
                 } else {
@@ -587,7 +631,7 @@ impl Switch {
                     Ok(())
                 }
             }
-            FlowMod::Modify { cookie, actions } => match self.table.entries.get_mut(&cookie) {
+            FlowMod::Modify { cookie, actions } => match self.table.get_mut(cookie) {
                 Some(e) => {
                     e.rule.actions = actions;
                     Ok(())
@@ -617,7 +661,7 @@ impl Switch {
                 break;
             }
             self.idle.pop();
-            let Some(e) = self.table.entries.get(&cookie) else { continue };
+            let Some(e) = self.table.get(cookie) else { continue };
             let Some(idle) = e.rule.idle_timeout else { continue };
             let due = e.last_hit + idle;
             if due > now {

@@ -10,5 +10,7 @@
 pub mod bench;
 pub mod config;
 pub mod driver;
+pub mod output;
 pub mod progress;
+pub mod sweep;
 pub mod testkit;

@@ -348,7 +348,7 @@ impl Entity<Msg> for SwitchEntity {
         let now = ctx.now();
         match (origin, msg) {
             (Origin::Link(l), Msg::Data(p)) => {
-                let port = self.ports.in_port.get(&l).copied().unwrap_or(PortId(0));
+                let port = self.ports.rx_port[l.0 as usize];
                 if self.ingress && self.from_source.get(port.0 as usize).copied().unwrap_or(false) {
                     self.shared.borrow_mut().oracle.on_ingress(&p);
                 }

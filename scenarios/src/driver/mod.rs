@@ -58,12 +58,19 @@ pub enum Msg {
 }
 
 /// Ports of one node: for port `p`, the outgoing link and the neighbour.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Ports {
     pub out: Vec<LinkId>,
     pub neighbour: Vec<NodeIdx>,
-    /// Incoming link -> port.
-    pub in_port: std::collections::BTreeMap<LinkId, PortId>,
+    /// For every link of the simulation (by id), the port at its receiving end (shared by all
+    /// nodes: each link has exactly one receiver, so one table serves everyone).
+    pub rx_port: Rc<[PortId]>,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Ports { out: Vec::new(), neighbour: Vec::new(), rx_port: Rc::from(Vec::new()) }
+    }
 }
 
 impl Ports {
@@ -141,6 +148,7 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
     // Ports: each link adds one port at each end, in file order.
     let mut ports = vec![Ports::default(); n];
     let mut link_ids: Vec<(LinkId, LinkId)> = Vec::with_capacity(cfg.links.len());
+    let mut rx_port: Vec<PortId> = Vec::with_capacity(cfg.links.len() * 2);
     // Links need entity ids, which are the node indices; create entities first with empty
     // port maps, then the links, then hand each entity its ports.
     for (i, node) in cfg.nodes.iter().enumerate() {
@@ -189,11 +197,16 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
         let pb = PortId(ports[b.0 as usize].out.len() as u16);
         ports[a.0 as usize].out.push(ab);
         ports[a.0 as usize].neighbour.push(b);
-        ports[a.0 as usize].in_port.insert(ba, pa);
+        debug_assert_eq!((ab.0 as usize, ba.0 as usize), (rx_port.len(), rx_port.len() + 1));
+        rx_port.push(pb); // a -> b arrives on b's port
+        rx_port.push(pa);
         ports[b.0 as usize].out.push(ba);
         ports[b.0 as usize].neighbour.push(a);
-        ports[b.0 as usize].in_port.insert(ab, pb);
         link_ids.push((ab, ba));
+    }
+    let rx_port: Rc<[PortId]> = rx_port.into();
+    for p in &mut ports {
+        p.rx_port = rx_port.clone();
     }
     for (i, node) in cfg.nodes.iter().enumerate() {
         let id = EntityId(i as u32);
