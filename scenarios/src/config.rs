@@ -143,7 +143,11 @@ pub struct TimelineEvent {
 #[derive(Clone, Debug)]
 pub enum TimelineAction {
     /// Move the flows matching `flows` from NF `src` to NF `dst` with the scenario's protocol.
-    Move { flows: Match, src: NodeIdx, dst: NodeIdx },
+    Move {
+        flows: Match,
+        src: NodeIdx,
+        dst: NodeIdx,
+    },
     LinkDown(LinkIdx),
     LinkUp(LinkIdx),
     NfFail(NodeIdx),

@@ -10,3 +10,4 @@
 pub mod bench;
 pub mod config;
 pub mod progress;
+pub mod spec;

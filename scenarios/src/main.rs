@@ -21,6 +21,8 @@ enum Command {
     Bench(cli::bench::BenchArgs),
     /// Flow-size distributions and flow traces (`nftwin workload gen|stats|list`).
     Workload(cli::workload::WorkloadArgs),
+    /// Check scenario files; errors name file:line:col and the fix (`nftwin validate FILE...`).
+    Validate(cli::validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Bench(a) => cli::bench::run(a),
         Command::Workload(a) => cli::workload::run(a),
+        Command::Validate(a) => cli::validate::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
