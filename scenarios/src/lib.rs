@@ -12,5 +12,6 @@ pub mod config;
 pub mod driver;
 pub mod output;
 pub mod progress;
+pub mod spec;
 pub mod sweep;
 pub mod testkit;

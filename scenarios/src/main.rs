@@ -17,20 +17,30 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Reference benchmarks (`nftwin bench star`).
+    /// Run a scenario (its replications); exit 3 if a run broke its protocol's guarantee.
+    Run(cli::run::RunArgs),
+    /// Run a scenario's `[sweep]` grid in parallel; the output does not depend on `--jobs`.
+    Sweep(cli::run::SweepArgs),
+    /// Reference benchmarks (`nftwin bench star`, `nftwin bench twin`).
     Bench(cli::bench::BenchArgs),
     /// Flow-size distributions and flow traces (`nftwin workload gen|stats|list`).
     Workload(cli::workload::WorkloadArgs),
+    /// Check scenario files; errors name file:line:col and the fix (`nftwin validate FILE...`).
+    Validate(cli::validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let done = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     let result = match cli.command {
-        Command::Bench(a) => cli::bench::run(a),
-        Command::Workload(a) => cli::workload::run(a),
+        Command::Run(a) => cli::run::run(a),
+        Command::Sweep(a) => cli::run::sweep(a),
+        Command::Bench(a) => done(cli::bench::run(a)),
+        Command::Workload(a) => done(cli::workload::run(a)),
+        Command::Validate(a) => done(cli::validate::run(a)),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

@@ -1,4 +1,6 @@
 //! One module per `nftwin` subcommand.
 
 pub mod bench;
+pub mod run;
+pub mod validate;
 pub mod workload;

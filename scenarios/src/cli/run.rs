@@ -69,7 +69,11 @@ fn count_bar(len: u64, label: &str) -> ProgressBar {
 }
 
 /// Runs the replications of one configuration, with a progress bar.
-fn run_points(points: &[&ScenarioConfig], jobs_arg: Option<usize>, label: &str) -> Result<Vec<RunOutcome>> {
+fn run_points(
+    points: &[&ScenarioConfig],
+    jobs_arg: Option<usize>,
+    label: &str,
+) -> Result<Vec<RunOutcome>> {
     let all = jobs(points);
     let bar = count_bar(all.len() as u64, label);
     let cancel = AtomicBool::new(false);
@@ -84,9 +88,16 @@ fn print_verdicts(results: &[RunOutcome]) -> bool {
         let v = &r.verdict;
         all &= v.honoured;
         let state = if v.honoured { "honoured" } else { "VIOLATED" };
-        let extra = if v.violations.is_empty() { String::new() } else { format!(": {}", v.violations.join("; ")) };
+        let extra = if v.violations.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", v.violations.join("; "))
+        };
         let clean = if v.clean { "" } else { " (not clean: see lost/reordered updates above)" };
-        println!("seed {}: {} declares `{}`: {state}{extra}{clean}", r.seed, r.protocol, v.guarantee);
+        println!(
+            "seed {}: {} declares `{}`: {state}{extra}{clean}",
+            r.seed, r.protocol, v.guarantee
+        );
     }
     all
 }
@@ -111,10 +122,14 @@ fn write_outputs(
     output::write_atomic(&out.join(&csv), &output::tidy_csv(rows))
         .with_context(|| format!("cannot write {}", out.join(&csv).display()))?;
     let verdicts: Vec<String> = results.iter().map(output::verdict_json).collect();
-    output::write_atomic(&out.join("verdict.json"), &format!("[\n  {}\n]\n", verdicts.join(",\n  ")))?;
+    output::write_atomic(
+        &out.join("verdict.json"),
+        &format!("[\n  {}\n]\n", verdicts.join(",\n  ")),
+    )?;
     let seeds: Vec<u64> = results.iter().map(|r| r.seed).collect();
     let files = [csv, "verdict.json".to_string()];
-    let manifest = Manifest { command, scenario: file, scenario_bytes: bytes, seeds: &seeds, files: &files };
+    let manifest =
+        Manifest { command, scenario: file, scenario_bytes: bytes, seeds: &seeds, files: &files };
     // Last: a folder with a manifest is complete.
     output::write_atomic(&out.join("manifest.json"), &manifest.to_json())?;
     Ok(())
@@ -142,14 +157,32 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     }
     let results = run_points(&[&cfg], args.jobs, &cfg.name)?;
     let figure = format!("run/{}", cfg.name);
-    let rows = output::rows_for(&figure, cfg.protocol.name(), "seeds", &cfg.replications.to_string(), &results);
-    println!("{} ({} replication(s) from seed {}), protocol {}", cfg.name, cfg.replications, cfg.seed, cfg.protocol.name());
+    let rows = output::rows_for(
+        &figure,
+        cfg.protocol.name(),
+        "seeds",
+        &cfg.replications.to_string(),
+        &results,
+    );
+    println!(
+        "{} ({} replication(s) from seed {}), protocol {}",
+        cfg.name,
+        cfg.replications,
+        cfg.seed,
+        cfg.protocol.name()
+    );
     print_table(&rows);
     for r in &results {
         for m in &r.moves {
             let t = |x: Option<base::Time>| x.map_or("-".to_string(), |t| t.to_string());
             let failed = m.failed.as_deref().map(|f| format!(", failed: {f}")).unwrap_or_default();
-            println!("seed {}: move {} started {} finished {}{failed}", r.seed, m.id.0, t(m.started), t(m.finished));
+            println!(
+                "seed {}: move {} started {} finished {}{failed}",
+                r.seed,
+                m.id.0,
+                t(m.started),
+                t(m.finished)
+            );
         }
     }
     let honoured = print_verdicts(&results);
@@ -162,19 +195,26 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 pub fn sweep(args: SweepArgs) -> Result<ExitCode> {
     let (scenario, bytes) = load(&args.file)?;
     if scenario.sweep.is_empty() {
-        bail!("{} has no [sweep] table: add one (see docs/scenarios.md) or use `nftwin run`", args.file.display());
+        bail!(
+            "{} has no [sweep] table: add one (see docs/scenarios.md) or use `nftwin run`",
+            args.file.display()
+        );
     }
     let name = scenario.config.name.clone();
     let points: Vec<&ScenarioConfig> = scenario.sweep.iter().map(|p| &p.config).collect();
     let results = run_points(&points, args.jobs, &name)?;
     // One swept key: it is the x axis. Several: x is the point's label.
     let single_key = scenario.sweep[0].assignments.len() == 1;
-    let x_name = if single_key { scenario.sweep[0].assignments[0].0.clone() } else { "point".into() };
+    let x_name =
+        if single_key { scenario.sweep[0].assignments[0].0.clone() } else { "point".into() };
     let figure = format!("sweep/{name}");
     let mut rows = Vec::new();
     let mut start = 0;
     let mut all_honoured = true;
-    println!("{:<48} {:>10} {:>12} {:>12} {:>10}", "point", "sent", "lost_upd", "mismatch", "verdict");
+    println!(
+        "{:<48} {:>10} {:>12} {:>12} {:>10}",
+        "point", "sent", "lost_upd", "mismatch", "verdict"
+    );
     for p in &scenario.sweep {
         let n = p.config.replications as usize;
         let runs = &results[start..start + n];
@@ -183,7 +223,8 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode> {
         rows.extend(output::rows_for(&figure, p.config.protocol.name(), &x_name, &x, runs));
         let honoured = runs.iter().all(|r| r.verdict.honoured);
         all_honoured &= honoured;
-        let sum = |k: &str| runs.iter().map(|r| r.metrics.get(k).copied().unwrap_or(0.0)).sum::<f64>();
+        let sum =
+            |k: &str| runs.iter().map(|r| r.metrics.get(k).copied().unwrap_or(0.0)).sum::<f64>();
         println!(
             "{:<48} {:>10} {:>12} {:>12} {:>10}",
             p.label,
