@@ -39,6 +39,16 @@ pub struct ScenarioConfig {
     pub protocol: ProtocolConfig,
     /// Sorted by time (stable: file order among equal times).
     pub timeline: Vec<TimelineEvent>,
+    pub metrics: MetricsConfig,
+}
+
+/// Which results to write.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// The metrics written to the tidy CSV (`None`: all of `driver::METRIC_NAMES`).
+    pub record: Option<Vec<String>>,
+    /// Also write the controller buffer's occupancy over time, per replication.
+    pub controller_buffer_series: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -152,6 +162,11 @@ pub enum TimelineAction {
     LinkUp(LinkIdx),
     NfFail(NodeIdx),
     NfRestore(NodeIdx),
+    /// From now on, the source's generated workload offers `load` (of its reference rate).
+    SetLoad {
+        source: NodeIdx,
+        load: f64,
+    },
 }
 
 impl ScenarioConfig {

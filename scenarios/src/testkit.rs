@@ -98,6 +98,7 @@ pub fn reroute_pair(load: Option<f64>, duration: Dur, move_at: Option<Dur>) -> S
             })
             .into_iter()
             .collect(),
+        metrics: MetricsConfig::default(),
     }
 }
 
@@ -147,5 +148,6 @@ pub fn two_switch_four_nf(load: f64, duration: Dur) -> ScenarioConfig {
         workloads: vec![websearch(0, load, Bps(FLOW_RATE_BPS))],
         protocol: ProtocolConfig::Reroute(RerouteConfig::default()),
         timeline: vec![],
+        metrics: MetricsConfig::default(),
     }
 }

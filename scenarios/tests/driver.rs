@@ -84,3 +84,15 @@ fn two_switches_with_nfs_in_the_wire_deliver_every_packet() {
     // Every packet crosses four links: h1-s1, s1-nf, nf-s2, s2-sink.
     assert_eq!(r.packet_hops, 4 * r.oracle.sent);
 }
+
+#[test]
+fn every_metric_a_run_produces_is_a_documented_metric_name() {
+    let r = run_once(&reroute_pair(Some(0.5), Dur::from_millis(20), Some(Dur::from_millis(10))), 1);
+    for k in r.metrics.keys() {
+        assert!(
+            scenarios::driver::METRIC_NAMES.contains(&k.as_str()),
+            "{k} is not in METRIC_NAMES"
+        );
+    }
+    assert!(r.metrics.len() >= 30);
+}

@@ -109,11 +109,21 @@ fn print_table(rows: &[TidyRow]) {
     }
 }
 
+/// Keeps the metrics `[metrics] record` names (all when it names none).
+fn recorded(cfg: &ScenarioConfig, mut rows: Vec<TidyRow>) -> Vec<TidyRow> {
+    if let Some(keep) = &cfg.metrics.record {
+        rows.retain(|r| keep.contains(&r.metric));
+    }
+    rows
+}
+
+#[allow(clippy::too_many_arguments)]
 fn write_outputs(
     out: &Path,
     csv_name: &str,
     rows: &[TidyRow],
     results: &[RunOutcome],
+    buffer_series: bool,
     command: &str,
     file: &Path,
     bytes: &[u8],
@@ -127,7 +137,18 @@ fn write_outputs(
         &format!("[\n  {}\n]\n", verdicts.join(",\n  ")),
     )?;
     let seeds: Vec<u64> = results.iter().map(|r| r.seed).collect();
-    let files = [csv, "verdict.json".to_string()];
+    let mut files = vec![csv, "verdict.json".to_string()];
+    if buffer_series {
+        for (i, r) in results.iter().enumerate() {
+            let name = format!("controller-buffer-{i}-seed{}.csv", r.seed);
+            let mut text = String::from("time_ns,buffered_pkts\n");
+            for (t, n) in &r.controller_buffer {
+                text.push_str(&format!("{},{n}\n", t.as_nanos()));
+            }
+            output::write_atomic(&out.join(&name), &text)?;
+            files.push(name);
+        }
+    }
     let manifest =
         Manifest { command, scenario: file, scenario_bytes: bytes, seeds: &seeds, files: &files };
     // Last: a folder with a manifest is complete.
@@ -164,6 +185,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         &cfg.replications.to_string(),
         &results,
     );
+    let rows = recorded(&cfg, rows);
     println!(
         "{} ({} replication(s) from seed {}), protocol {}",
         cfg.name,
@@ -187,7 +209,17 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     }
     let honoured = print_verdicts(&results);
     let out = args.out.unwrap_or_else(|| PathBuf::from("results").join(&cfg.name));
-    write_outputs(&out, &figure.replace('/', "-"), &rows, &results, "run", &args.file, &bytes)?;
+    let series = cfg.metrics.controller_buffer_series;
+    write_outputs(
+        &out,
+        &figure.replace('/', "-"),
+        &rows,
+        &results,
+        series,
+        "run",
+        &args.file,
+        &bytes,
+    )?;
     println!("wrote {}", out.display());
     Ok(exit(honoured))
 }
@@ -220,7 +252,10 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode> {
         let runs = &results[start..start + n];
         start += n;
         let x = if single_key { p.assignments[0].1.clone() } else { p.label.clone() };
-        rows.extend(output::rows_for(&figure, p.config.protocol.name(), &x_name, &x, runs));
+        rows.extend(recorded(
+            &p.config,
+            output::rows_for(&figure, p.config.protocol.name(), &x_name, &x, runs),
+        ));
         let honoured = runs.iter().all(|r| r.verdict.honoured);
         all_honoured &= honoured;
         let sum =
@@ -235,7 +270,17 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode> {
         );
     }
     let out = args.out.unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-sweep")));
-    write_outputs(&out, &figure.replace('/', "-"), &rows, &results, "sweep", &args.file, &bytes)?;
+    let series = scenario.config.metrics.controller_buffer_series;
+    write_outputs(
+        &out,
+        &figure.replace('/', "-"),
+        &rows,
+        &results,
+        series,
+        "sweep",
+        &args.file,
+        &bytes,
+    )?;
     println!("wrote {}", out.display());
     Ok(exit(all_honoured))
 }

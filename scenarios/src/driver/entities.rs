@@ -579,6 +579,8 @@ impl Entity<Msg> for TimelineEntity {
                     }
                 }
             }
+            // Load changes shape the sources' flow lists when they are built.
+            TimelineAction::SetLoad { .. } => {}
             TimelineAction::NfFail(n) => ctx.send(EntityId(n.0), Dur::ZERO, Msg::NfFail),
             TimelineAction::NfRestore(n) => ctx.send(EntityId(n.0), Dur::ZERO, Msg::NfRestore),
         }

@@ -32,8 +32,10 @@ use models::reroute::Reroute;
 use models::switch::{Action, Match, Rule, Switch, SwitchCtrl};
 use sim_core::{EntityId, LinkId, LinkParams, Simulation};
 
-use crate::config::{FlowSource, NodeIdx, NodeKind, ProtocolConfig, RuleAction, ScenarioConfig};
-pub use results::{MoveRecord, RunOutcome};
+use crate::config::{
+    FlowSource, NodeIdx, NodeKind, ProtocolConfig, RuleAction, ScenarioConfig, TimelineAction,
+};
+pub use results::{MoveRecord, RunOutcome, METRIC_NAMES};
 
 use entities::{
     ControllerEntity, NfEntity, Shared, SinkEntity, SourceEntity, SwitchEntity, TimelineEntity,
@@ -277,7 +279,7 @@ pub(crate) fn node_id(i: NodeIdx) -> NodeId {
 /// from the run's stream `"workload/<source>"`, so two sources never share arrivals. Flow `i`
 /// of the source with ordinal `k` (its rank among sources) gets id and synthetic tuple
 /// `k << 32 | i`, unique across sources.
-pub(crate) fn source_flows(
+pub fn source_flows(
     cfg: &ScenarioConfig,
     me: NodeIdx,
     seed: u64,
@@ -294,29 +296,45 @@ pub(crate) fn source_flows(
                 out.extend(flows.iter().filter(|f| f.start < end).map(|f| (*f, w.mtu, w.flow_rate)))
             }
             FlowSource::Generated { dist, load, reference } => {
-                let own_seed =
-                    base::RngStreams::new(seed).stream(&format!("workload/{name}")).next_u64();
-                let params = workloads::ArrivalParams {
-                    load: *load,
-                    link: *reference,
-                    duration: cfg.duration,
-                };
-                let arrivals =
-                    workloads::Arrivals::new(dist, &params, &base::RngStreams::new(own_seed))
-                        .expect(
-                        "invariant: validated workloads have a positive load, rate and duration",
-                    );
-                let base_id = (ordinal << 32) + out.len() as u64;
-                out.extend(arrivals.map(|f| {
-                    let id = base_id + f.id.0;
-                    let flow = workloads::Flow {
-                        id: workloads::FlowId(id),
-                        tuple: workloads::FiveTuple::synthetic(id),
-                        size_bytes: f.size_bytes.max(1),
-                        ..f
+                // The load in force over time: the workload's, then each `set_load` for this
+                // source. Segment k draws from `"workload/<source>"` (k = 0) or
+                // `"workload/<source>/segment<k>"`, so adding a load change late in a run leaves
+                // the flows before it as they were.
+                let mut segments = vec![(Time::ZERO, *load)];
+                for e in &cfg.timeline {
+                    if let TimelineAction::SetLoad { source, load } = e.what {
+                        if source == me && e.at < end {
+                            segments.push((e.at, load));
+                        }
+                    }
+                }
+                for (k, &(from, load)) in segments.iter().enumerate() {
+                    let to = segments.get(k + 1).map_or(end, |s| s.0);
+                    if to <= from {
+                        continue;
+                    }
+                    let stream = match k {
+                        0 => format!("workload/{name}"),
+                        k => format!("workload/{name}/segment{k}"),
                     };
-                    (flow, w.mtu, w.flow_rate)
-                }));
+                    let own_seed = base::RngStreams::new(seed).stream(&stream).next_u64();
+                    let params =
+                        workloads::ArrivalParams { load, link: *reference, duration: to - from };
+                    let arrivals =
+                        workloads::Arrivals::new(dist, &params, &base::RngStreams::new(own_seed))
+                            .expect("invariant: validated workloads have a positive load and rate");
+                    let base_id = (ordinal << 32) + out.len() as u64;
+                    out.extend(arrivals.map(|f| {
+                        let id = base_id + f.id.0;
+                        let flow = workloads::Flow {
+                            id: workloads::FlowId(id),
+                            start: from + (f.start - Time::ZERO),
+                            tuple: workloads::FiveTuple::synthetic(id),
+                            size_bytes: f.size_bytes.max(1),
+                        };
+                        (flow, w.mtu, w.flow_rate)
+                    }));
+                }
             }
         }
     }

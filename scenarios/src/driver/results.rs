@@ -11,6 +11,43 @@ use super::entities::{ControllerEntity, NfEntity, Shared, SinkEntity, SourceEnti
 use super::{node_id, Msg};
 use crate::config::{NodeIdx, NodeKind, ScenarioConfig};
 
+/// Every metric a run can produce (the tidy format's `metric` column; `[metrics] record` picks
+/// among these). A test checks that runs produce nothing else.
+pub const METRIC_NAMES: &[&str] = &[
+    "completed_flows",
+    "controller_messages",
+    "delivered_pkts",
+    "duplicate_outputs",
+    "duplicate_updates",
+    "flows",
+    "guarantee_honoured",
+    "in_flight_pkts",
+    "lost_controller_buffer_pkts",
+    "lost_link_down_pkts",
+    "lost_link_queue_pkts",
+    "lost_link_random_pkts",
+    "lost_nf_down_pkts",
+    "lost_nf_queue_pkts",
+    "lost_protocol_pkts",
+    "lost_rule_drop_pkts",
+    "lost_table_miss_pkts",
+    "lost_updates",
+    "lost_updates_network",
+    "max_controller_buffer_pkts",
+    "mean_delay_us",
+    "mean_fct_ms",
+    "move_duration_ms",
+    "moves_failed",
+    "nf_max_queue_pkts",
+    "nf_processed_pkts",
+    "p99_delay_us",
+    "reordered_updates",
+    "sent_pkts",
+    "state_mismatch_flows",
+    "switch_packet_ins_pkts",
+    "switch_rules_applied",
+];
+
 /// A move's life as the controller logged it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MoveRecord {
@@ -37,6 +74,8 @@ pub struct RunOutcome {
     pub packet_hops: u64,
     /// The simulated instant the run ended.
     pub end: Time,
+    /// The controller buffer's `(time, packets)` after every change (empty without a controller).
+    pub controller_buffer: Vec<(Time, u32)>,
 }
 
 pub(super) fn collect(
@@ -164,5 +203,8 @@ pub(super) fn collect(
         events: sim.stats().events,
         packet_hops,
         end: sim.now(),
+        controller_buffer: controller
+            .map(|c| c.controller.buffer().occupancy().to_vec())
+            .unwrap_or_default(),
     }
 }

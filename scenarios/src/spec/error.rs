@@ -92,6 +92,8 @@ pub enum ErrorKind {
     Trace { path: String, reason: String },
     #[error("unknown protocol `{given}`")]
     UnknownProtocol { given: String },
+    #[error("no metric named `{given}`")]
+    UnknownMetric { given: String },
     #[error("sweep key `{path}`: {why}")]
     BadSweepPath { path: String, why: String },
     #[error("sweep key `{path}` must be a non-empty list of values")]
@@ -178,6 +180,7 @@ impl ErrorKind {
                     .into()
             }
             UnknownProtocol { given } => one_of(given, PROTOCOLS),
+            UnknownMetric { given } => one_of(given, crate::driver::METRIC_NAMES),
             BadSweepPath { .. } => "a sweep key is a dotted path to an existing table, e.g. \
                                     \"workloads.0.load\" or \"nodes.fw1.service\""
                 .into(),

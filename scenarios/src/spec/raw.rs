@@ -29,6 +29,7 @@ pub struct ScenarioSpec {
     pub protocol: Option<S<ProtocolSpec>>,
     #[serde(default)]
     pub timeline: Vec<S<TimelineSpec>>,
+    pub metrics: Option<S<MetricsSpec>>,
     /// Set by the loader, not read from the file: where relative paths start, and the name
     /// used when the file has none (its file stem).
     #[serde(skip)]
@@ -144,6 +145,21 @@ pub struct TimelineSpec {
     pub link_up: Option<S<Vec<S<String>>>>,
     pub nf_fail: Option<S<String>>,
     pub nf_restore: Option<S<String>>,
+    pub set_load: Option<S<SetLoadSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetLoadSpec {
+    pub source: Option<S<String>>,
+    pub load: Option<S<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSpec {
+    pub record: Option<S<Vec<S<String>>>>,
+    pub controller_buffer_series: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -54,6 +54,7 @@ table!(
         ("workloads", "[[workloads]]"),
         ("protocol", "[protocol]"),
         ("timeline", "[[timeline]]"),
+        ("metrics", "[metrics]"),
         ("sweep", "[sweep]"),
     ],
     [
@@ -63,7 +64,25 @@ table!(
         ("workloads", WORKLOAD),
         ("protocol", PROTOCOL),
         ("timeline", TIMELINE),
+        ("metrics", METRICS),
     ]
+);
+
+table!(
+    METRICS,
+    "[metrics]",
+    [
+        ("record", r#"record = ["lost_updates", "mean_delay_us"]"#),
+        ("controller_buffer_series", "controller_buffer_series = true"),
+    ],
+    []
+);
+
+table!(
+    SET_LOAD,
+    "`set_load` of [[timeline]]",
+    [("source", r#"source = "h1""#), ("load", "load = 0.9")],
+    []
 );
 
 table!(
@@ -194,8 +213,9 @@ table!(
         ("link_up", r#"link_up = ["s1", "fw1"]"#),
         ("nf_fail", r#"nf_fail = "fw1""#),
         ("nf_restore", r#"nf_restore = "fw1""#),
+        ("set_load", r#"set_load = { source = "h1", load = 0.9 }"#),
     ],
-    [("move", MOVE)]
+    [("move", MOVE), ("set_load", SET_LOAD)]
 );
 
 table!(
@@ -235,6 +255,8 @@ pub static ALL: &[&TableSchema] = &[
     &TIMELINE,
     &MOVE,
     &FLOWS,
+    &SET_LOAD,
+    &METRICS,
 ];
 
 impl TableSchema {

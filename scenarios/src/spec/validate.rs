@@ -51,7 +51,8 @@ const NF_KEYS: &[&str] = &[
 ];
 const HARDWARE_KEYS: &[&str] = &["model", "min", "max", "mean"];
 const SOFTWARE_KEYS: &[&str] = &["model", "per_rule"];
-const TIMELINE_ACTIONS: &[&str] = &["move", "link_down", "link_up", "nf_fail", "nf_restore"];
+const TIMELINE_ACTIONS: &[&str] =
+    &["move", "link_down", "link_up", "nf_fail", "nf_restore", "set_load"];
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Kind {
@@ -358,7 +359,8 @@ fn build(cx: &mut Cx, spec: &ScenarioSpec) -> ScenarioConfig {
     let workloads = workloads(cx, spec, &links);
     let protocol = protocol(spec);
     let end = duration.as_nanos().saturating_add(drain_limit.as_nanos());
-    let timeline = timeline(cx, spec, end);
+    let timeline = timeline(cx, spec, end, &workloads);
+    let metrics = metrics(cx, spec);
 
     ScenarioConfig {
         name,
@@ -372,6 +374,7 @@ fn build(cx: &mut Cx, spec: &ScenarioSpec) -> ScenarioConfig {
         workloads,
         protocol,
         timeline,
+        metrics,
     }
 }
 
@@ -1130,7 +1133,12 @@ fn protocol(spec: &ScenarioSpec) -> ProtocolConfig {
     ProtocolConfig::Reroute(RerouteConfig { priority })
 }
 
-fn timeline(cx: &mut Cx, spec: &ScenarioSpec, end_ns: u64) -> Vec<TimelineEvent> {
+fn timeline(
+    cx: &mut Cx,
+    spec: &ScenarioSpec,
+    end_ns: u64,
+    workloads: &[WorkloadConfig],
+) -> Vec<TimelineEvent> {
     if let Some(p) = &spec.protocol {
         if let Some(n) = &p.get_ref().name {
             if !super::error::PROTOCOLS.contains(&n.get_ref().as_str()) {
@@ -1167,6 +1175,7 @@ fn timeline(cx: &mut Cx, spec: &ScenarioSpec, end_ns: u64) -> Vec<TimelineEvent>
             ev.link_up.as_ref().map(|v| v.span()),
             ev.nf_fail.as_ref().map(|v| v.span()),
             ev.nf_restore.as_ref().map(|v| v.span()),
+            ev.set_load.as_ref().map(|v| v.span()),
         ]
         .into_iter()
         .flatten()
@@ -1190,6 +1199,8 @@ fn timeline(cx: &mut Cx, spec: &ScenarioSpec, end_ns: u64) -> Vec<TimelineEvent>
         } else if let Some(n) = &ev.nf_restore {
             cx.node_of(n, "`nf_restore`", Kind::Nf)
                 .map(|i| TimelineAction::NfRestore(NodeIdx(i as u32)))
+        } else if let Some(l) = &ev.set_load {
+            set_load_event(cx, l, workloads)
         } else {
             None
         };
@@ -1199,6 +1210,84 @@ fn timeline(cx: &mut Cx, spec: &ScenarioSpec, end_ns: u64) -> Vec<TimelineEvent>
     }
     out.sort_by_key(|e| e.at); // stable: file order among equal times
     out
+}
+
+/// `set_load = { source, load }`: the source must have a generated workload (a trace has no
+/// load to change), and the load is in (0, 10] as a workload's.
+fn set_load_event(
+    cx: &mut Cx,
+    l: &Spanned<SetLoadSpec>,
+    workloads: &[WorkloadConfig],
+) -> Option<TimelineAction> {
+    let spec = l.get_ref();
+    let source = match &spec.source {
+        None => {
+            cx.missing(l.span(), "source", &schema::SET_LOAD);
+            None
+        }
+        Some(s) => cx.node_of(s, "the `source` of `set_load`", Kind::Source).and_then(|i| {
+            let generated = workloads.iter().any(|w| {
+                w.source == NodeIdx(i as u32) && matches!(w.flows, FlowSource::Generated { .. })
+            });
+            if !generated {
+                cx.push(
+                    s.span(),
+                    ErrorKind::OutOfRange {
+                        key: "source",
+                        what: "a source with a generated workload (`dist` and `load`; a trace's load cannot change)",
+                        got: s.get_ref().clone(),
+                        example: "set_load = { source = \"h1\", load = 0.9 }",
+                    },
+                );
+                return None;
+            }
+            Some(NodeIdx(i as u32))
+        }),
+    };
+    let load = match &spec.load {
+        None => {
+            cx.missing(l.span(), "load", &schema::SET_LOAD);
+            None
+        }
+        Some(v) => {
+            let x = *v.get_ref();
+            if x > 0.0 && x <= MAX_LOAD {
+                Some(x)
+            } else {
+                cx.push(
+                    v.span(),
+                    ErrorKind::OutOfRange {
+                        key: "load",
+                        what: "in (0, 10] (a fraction of the workload's `reference`)",
+                        got: x.to_string(),
+                        example: "load = 0.9",
+                    },
+                );
+                None
+            }
+        }
+    };
+    Some(TimelineAction::SetLoad { source: source?, load: load? })
+}
+
+/// `[metrics]`: which metrics the tidy CSV keeps (names checked against the driver's list).
+fn metrics(cx: &mut Cx, spec: &ScenarioSpec) -> MetricsConfig {
+    let Some(m) = &spec.metrics else { return MetricsConfig::default() };
+    let m = m.get_ref();
+    let record = m.record.as_ref().map(|r| {
+        let mut names = Vec::new();
+        for n in r.get_ref() {
+            if crate::driver::METRIC_NAMES.contains(&n.get_ref().as_str()) {
+                names.push(n.get_ref().clone());
+            } else {
+                cx.push(n.span(), ErrorKind::UnknownMetric { given: n.get_ref().clone() });
+            }
+        }
+        names
+    });
+    let controller_buffer_series =
+        m.controller_buffer_series.as_ref().is_some_and(|b| *b.get_ref());
+    MetricsConfig { record, controller_buffer_series }
 }
 
 fn move_event(cx: &mut Cx, m: &Spanned<MoveSpec>) -> Option<TimelineAction> {
