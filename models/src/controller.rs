@@ -43,7 +43,7 @@ pub struct MoveId(pub u32);
 
 /// Move the flows matching `flows` from NF instance `src` to `dst`. The driver resolves the
 /// topology: `switch` steers traffic to both instances, `in_ports` are its ports on which that
-/// traffic arrives, `dst_port` faces `dst`.
+/// traffic arrives, `src_port` and `dst_port` face `src` and `dst`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MoveRequest {
     pub id: MoveId,
@@ -52,6 +52,7 @@ pub struct MoveRequest {
     pub dst: NodeId,
     pub switch: NodeId,
     pub in_ports: Vec<PortId>,
+    pub src_port: PortId,
     pub dst_port: PortId,
 }
 
@@ -60,6 +61,18 @@ pub enum ControllerInput {
     Switch { from: NodeId, event: SwitchEvent },
     Nf { from: NodeId, event: NfEvent },
     Move(MoveRequest),
+}
+
+impl ControllerInput {
+    /// The data packet this input carries, if any (markers are not data).
+    pub fn carried_packet(&self) -> Option<&Packet> {
+        let p = match self {
+            ControllerInput::Switch { event: SwitchEvent::PacketIn { packet, .. }, .. } => packet,
+            ControllerInput::Nf { event: NfEvent::Packet { packet, .. }, .. } => packet,
+            _ => return None,
+        };
+        (!p.flags.contains(crate::packet::Flags::MARKER)).then_some(p)
+    }
 }
 
 /// What a protocol reports of a move's life, for metrics.
@@ -254,6 +267,11 @@ impl Controller {
     }
     pub fn stats(&self) -> &ControllerStats {
         &self.stats
+    }
+
+    /// Data packets waiting in the inbox (carried by packet-ins and packet events).
+    pub fn inbox_packets(&self) -> usize {
+        self.inbox.iter().filter(|i| i.carried_packet().is_some()).count()
     }
 
     pub fn handle(&mut self, now: Time, input: ControllerInput) {

@@ -16,6 +16,7 @@ pub mod controller;
 pub mod fxhash;
 pub mod host;
 pub mod nf;
+pub mod opennf;
 pub mod oracle;
 pub mod packet;
 pub mod reroute;

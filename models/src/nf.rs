@@ -66,12 +66,39 @@ pub struct FlowState {
     pub log: UpdateLog,
 }
 
+/// What an instance does with a packet of a locked flow when it reaches the server
+/// (OpenNF's packet events).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum EventAction {
+    /// Drop it (OpenNF's move without guarantees).
+    Drop,
+    /// Send it to the controller instead of processing it (loss-free moves).
+    Buffer,
+}
+
+/// How an export locks the flows it exports.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ExportLock {
+    /// Names the lock for `DisableEvents` and for markers.
+    pub id: u64,
+    pub action: EventAction,
+    /// OpenNF's late locking: lock each flow when its own export starts, instead of every flow
+    /// in the filter when the export starts. Flows in the filter without state here (new
+    /// flows) are locked from the start either way, so they cannot build state that is never
+    /// exported.
+    pub late: bool,
+}
+
 /// Controller to NF (OpenNF's southbound calls).
 #[derive(Clone, Debug, PartialEq)]
 pub enum NfCtrl {
+    /// Export the state of the flows matching `filter`, one flow at a time (`export_per_flow`
+    /// each), streaming a `PerflowChunk` per flow and a `PerflowDone` after the last; with
+    /// `lock`, raise packet events for the exported flows as the lock says.
     GetPerflow {
         xid: Xid,
         filter: Match,
+        lock: Option<ExportLock>,
     },
     PutPerflow {
         xid: Xid,
@@ -87,14 +114,56 @@ pub enum NfCtrl {
         create: bool,
         unseen_tag: u16,
     },
+    /// Stop the packet events of lock `id`.
+    DisableEvents {
+        id: u64,
+    },
+    /// Hold packets matching `filter` that arrive directly (not `RELEASED` by the controller)
+    /// until a marker with id `id` arrives; then process them in arrival order.
+    Hold {
+        id: u64,
+        filter: Match,
+    },
 }
 
 /// NF to controller.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NfEvent {
-    Perflow { xid: Xid, states: Vec<(FlowId, FlowState)> },
-    PutDone { xid: Xid, flows: u64 },
-    DelDone { xid: Xid, flows: u64 },
+    /// One exported flow's state.
+    PerflowChunk {
+        xid: Xid,
+        flow: FlowId,
+        state: Box<FlowState>,
+    },
+    /// The export `xid` is complete after `flows` chunks.
+    PerflowDone {
+        xid: Xid,
+        flows: u64,
+    },
+    PutDone {
+        xid: Xid,
+        flows: u64,
+    },
+    DelDone {
+        xid: Xid,
+        flows: u64,
+    },
+    /// A packet of a flow under lock `id` (or a marker that met the lock).
+    Packet {
+        id: u64,
+        packet: Packet,
+    },
+}
+
+/// Why an instance dropped a packet.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NfDrop {
+    /// The input queue was full.
+    Queue,
+    /// The instance is down.
+    Down,
+    /// A lock said so (OpenNF's move without guarantees).
+    Protocol,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -102,10 +171,9 @@ pub enum NfOutput {
     /// A processed (or forwarded-unseen) packet leaves through the instance's port.
     Transmit(Packet),
     ToController(NfEvent),
-    /// Dropped: the queue was full (`down == false`) or the instance is down.
     Dropped {
         packet: Packet,
-        down: bool,
+        cause: NfDrop,
     },
     /// State was created for a flow (a log event).
     StateCreated {
@@ -123,11 +191,29 @@ pub struct NfStats {
     pub max_queue: u64,
     pub flows_exported: u64,
     pub flows_imported: u64,
+    pub events_raised: u64,
+    pub protocol_drops: u64,
+    pub held: u64,
 }
 
 enum ControlOp {
-    Export { xid: Xid, filter: Match },
+    Export { xid: Xid, lock: Option<ExportLock>, flows: Vec<FlowId>, next: usize },
     Import { xid: Xid, states: Vec<(FlowId, FlowState)> },
+}
+
+/// A lock raising packet events: every flow matching `filter` that has no state here, plus the
+/// flows in `flows` (late locking adds them one by one; otherwise all at once).
+struct Lock {
+    id: u64,
+    action: EventAction,
+    filter: Match,
+    flows: std::collections::BTreeSet<FlowId>,
+}
+
+struct HoldBuf {
+    id: u64,
+    filter: Match,
+    packets: VecDeque<Packet>,
 }
 
 /// The NF machine. Call contract as every machine's (see the crate doc).
@@ -140,6 +226,10 @@ pub struct Nf {
     unseen_tag: u16,
     control: VecDeque<ControlOp>,
     control_done_at: Option<Time>,
+    locks: Vec<Lock>,
+    holds: Vec<HoldBuf>,
+    /// Released held packets, served before the input queue.
+    backlog: VecDeque<Packet>,
     up: bool,
     out: VecDeque<NfOutput>,
     stats: NfStats,
@@ -156,6 +246,9 @@ impl Nf {
             unseen_tag: 0,
             control: VecDeque::new(),
             control_done_at: None,
+            locks: Vec::new(),
+            holds: Vec::new(),
+            backlog: VecDeque::new(),
             up: true,
             out: VecDeque::new(),
             stats: NfStats::default(),
@@ -185,9 +278,17 @@ impl Nf {
         self.queue.len()
     }
 
-    /// Packets the instance holds: waiting or in service.
+    /// Data packets the instance holds: waiting, in service, or held for a move.
     pub fn holding(&self) -> usize {
-        self.queue.len() + usize::from(self.in_service.is_some())
+        let data = |p: &Packet| usize::from(!p.flags.contains(Flags::MARKER));
+        self.queue.iter().map(data).sum::<usize>()
+            + self.in_service.as_ref().map_or(0, |(p, _)| data(p))
+            + self.holds.iter().map(|h| h.packets.len()).sum::<usize>()
+            + self.backlog.len()
+    }
+
+    fn next_to_serve(&mut self) -> Option<Packet> {
+        self.backlog.pop_front().or_else(|| self.queue.pop_front())
     }
 
     pub fn is_up(&self) -> bool {
@@ -196,10 +297,38 @@ impl Nf {
 
     pub fn handle_packet(&mut self, now: Time, pkt: Packet) {
         if !self.up {
-            self.stats.down_drops += 1;
-            self.out.push_back(NfOutput::Dropped { packet: pkt, down: true });
+            if !pkt.flags.contains(Flags::MARKER) {
+                self.stats.down_drops += 1;
+                self.out.push_back(NfOutput::Dropped { packet: pkt, cause: NfDrop::Down });
+            }
             return;
         }
+        if pkt.flags.contains(Flags::MARKER) {
+            // A marker ends the hold it names; otherwise it queues behind the data before it.
+            let id = pkt.seq as u64;
+            if let Some(i) = self.holds.iter().position(|h| h.id == id) {
+                // Held packets are already inside the instance, in their own buffer: they are
+                // served before the input queue (they arrived before anything in it that
+                // matches), and do not count against its bound.
+                let h = self.holds.remove(i);
+                self.backlog.extend(h.packets);
+                if self.in_service.is_none() {
+                    self.in_service = self.next_to_serve().map(|p| (p, now + self.cfg.service));
+                }
+                return;
+            }
+        } else if !pkt.flags.contains(Flags::RELEASED) {
+            if let Some(h) = self.holds.iter_mut().find(|h| h.filter.matches_flow(&pkt)) {
+                self.stats.held += 1;
+                h.packets.push_back(pkt);
+                return;
+            }
+        }
+        self.admit(now, pkt);
+    }
+
+    /// A packet enters the queue (or the idle server).
+    fn admit(&mut self, now: Time, pkt: Packet) {
         if !self.create_state && !self.state.contains_key(&pkt.flow) {
             let mut p = pkt;
             p.tag = self.unseen_tag;
@@ -213,7 +342,7 @@ impl Nf {
         }
         if self.queue.len() >= self.cfg.queue_capacity as usize {
             self.stats.queue_drops += 1;
-            self.out.push_back(NfOutput::Dropped { packet: pkt, down: false });
+            self.out.push_back(NfOutput::Dropped { packet: pkt, cause: NfDrop::Queue });
             return;
         }
         self.queue.push_back(pkt);
@@ -223,6 +352,37 @@ impl Nf {
     fn finish_service(&mut self, now: Time) {
         let Some((pkt, done)) = self.in_service else { return };
         if done > now {
+            return;
+        }
+        // The next packet starts when this one ends (a busy server wastes no time).
+        self.in_service = self.next_to_serve().map(|p| (p, done + self.cfg.service));
+        if pkt.flags.contains(Flags::MARKER) {
+            // A marker that meets a lock goes to the controller: everything before it has.
+            if let Some(l) = self.locks.iter().find(|l| l.id == pkt.seq as u64) {
+                let id = l.id;
+                self.out.push_back(NfOutput::ToController(NfEvent::Packet { id, packet: pkt }));
+            }
+            return;
+        }
+        // OpenNF: a locked flow's packet is not processed (its state is being, or has been,
+        // exported); it is dropped or raised to the controller.
+        let has_state = self.state.contains_key(&pkt.flow);
+        if let Some(l) = self
+            .locks
+            .iter()
+            .find(|l| l.flows.contains(&pkt.flow) || (!has_state && l.filter.matches_flow(&pkt)))
+        {
+            match l.action {
+                EventAction::Drop => {
+                    self.stats.protocol_drops += 1;
+                    self.out.push_back(NfOutput::Dropped { packet: pkt, cause: NfDrop::Protocol });
+                }
+                EventAction::Buffer => {
+                    self.stats.events_raised += 1;
+                    let id = l.id;
+                    self.out.push_back(NfOutput::ToController(NfEvent::Packet { id, packet: pkt }));
+                }
+            }
             return;
         }
         let st = self.state.entry(pkt.flow).or_insert_with(|| {
@@ -247,14 +407,30 @@ impl Nf {
         } else {
             self.out.push_back(NfOutput::Transmit(pkt));
         }
-        // The next packet starts when this one ends (a busy server wastes no time).
-        self.in_service = self.queue.pop_front().map(|p| (p, done + self.cfg.service));
     }
 
     pub fn handle_ctrl(&mut self, now: Time, msg: NfCtrl) {
         match msg {
-            NfCtrl::GetPerflow { xid, filter } => {
-                self.control.push_back(ControlOp::Export { xid, filter })
+            NfCtrl::GetPerflow { xid, filter, lock } => {
+                // The flows exported are those with state here when the export is asked for.
+                let mut flows: Vec<FlowId> = self
+                    .state
+                    .iter()
+                    .filter(|(_, s)| filter_matches_state(&filter, s))
+                    .map(|(f, _)| *f)
+                    .collect();
+                flows.sort_unstable();
+                if let Some(l) = lock {
+                    let locked =
+                        if l.late { Default::default() } else { flows.iter().copied().collect() };
+                    self.locks.push(Lock {
+                        id: l.id,
+                        action: l.action,
+                        filter: filter.clone(),
+                        flows: locked,
+                    });
+                }
+                self.control.push_back(ControlOp::Export { xid, lock, flows, next: 0 })
             }
             NfCtrl::PutPerflow { xid, states } => {
                 self.control.push_back(ControlOp::Import { xid, states })
@@ -269,42 +445,71 @@ impl Nf {
                 self.create_state = create;
                 self.unseen_tag = unseen_tag;
             }
+            NfCtrl::DisableEvents { id } => self.locks.retain(|l| l.id != id),
+            NfCtrl::Hold { id, filter } => {
+                self.holds.push(HoldBuf { id, filter, packets: VecDeque::new() })
+            }
         }
         if self.control_done_at.is_none() {
             self.start_control(now);
         }
     }
 
+    /// Starts the next step of the control thread: the next flow of an export (late locking
+    /// locks it now), or a whole import.
     fn start_control(&mut self, now: Time) {
-        self.control_done_at = self.control.front().map(|op| {
-            let (per, n) = match op {
-                ControlOp::Export { filter, .. } => (
-                    self.cfg.export_per_flow,
-                    self.state.values().filter(|s| filter_matches_state(filter, s)).count(),
-                ),
-                ControlOp::Import { states, .. } => (self.cfg.import_per_flow, states.len()),
-            };
-            now + Dur::from_nanos(per.as_nanos() * n as u64)
-        });
+        self.control_done_at = match self.control.front() {
+            None => None,
+            Some(ControlOp::Export { lock, flows, next, .. }) => {
+                if let (Some(l), Some(f)) = (lock, flows.get(*next)) {
+                    if l.late {
+                        if let Some(lk) = self.locks.iter_mut().find(|k| k.id == l.id) {
+                            lk.flows.insert(*f);
+                        }
+                    }
+                }
+                // An export of no flows still takes one step to answer.
+                let per = if flows.is_empty() { Dur::ZERO } else { self.cfg.export_per_flow };
+                Some(now + per)
+            }
+            Some(ControlOp::Import { states, .. }) => Some(
+                now + Dur::from_nanos(self.cfg.import_per_flow.as_nanos() * states.len() as u64),
+            ),
+        };
     }
 
     fn finish_control(&mut self, now: Time) {
         if self.control_done_at.is_none_or(|t| t > now) {
             return;
         }
-        match self.control.pop_front().expect("invariant: a control op in progress") {
-            ControlOp::Export { xid, filter } => {
-                let mut states: Vec<(FlowId, FlowState)> = self
-                    .state
-                    .iter()
-                    .filter(|(_, s)| filter_matches_state(&filter, s))
-                    .map(|(f, s)| (*f, s.clone()))
-                    .collect();
-                states.sort_by_key(|e| e.0);
-                self.stats.flows_exported += states.len() as u64;
-                self.out.push_back(NfOutput::ToController(NfEvent::Perflow { xid, states }));
+        let op = self.control.front_mut().expect("invariant: a control op in progress");
+        match op {
+            ControlOp::Export { xid, flows, next, .. } => {
+                let xid = *xid;
+                if let Some(&flow) = flows.get(*next) {
+                    *next += 1;
+                    // A flow whose state went away meanwhile (deleted) exports nothing.
+                    if let Some(st) = self.state.get(&flow) {
+                        self.stats.flows_exported += 1;
+                        let state = Box::new(st.clone());
+                        self.out.push_back(NfOutput::ToController(NfEvent::PerflowChunk {
+                            xid,
+                            flow,
+                            state,
+                        }));
+                    }
+                }
+                let (done, n) = (*next >= flows.len(), flows.len() as u64);
+                if done {
+                    self.control.pop_front();
+                    self.out
+                        .push_back(NfOutput::ToController(NfEvent::PerflowDone { xid, flows: n }));
+                }
             }
-            ControlOp::Import { xid, states } => {
+            ControlOp::Import { .. } => {
+                let Some(ControlOp::Import { xid, states }) = self.control.pop_front() else {
+                    unreachable!("invariant: matched an import")
+                };
                 let flows = states.len() as u64;
                 self.stats.flows_imported += flows;
                 for (f, s) in states {
@@ -319,11 +524,18 @@ impl Nf {
     /// The instance fails: everything queued or in service is dropped (returned as outputs).
     pub fn fail(&mut self) {
         self.up = false;
-        let lost: Vec<Packet> =
-            self.in_service.take().map(|p| p.0).into_iter().chain(self.queue.drain(..)).collect();
-        for packet in lost {
+        let lost: Vec<Packet> = self
+            .in_service
+            .take()
+            .map(|p| p.0)
+            .into_iter()
+            .chain(self.backlog.drain(..))
+            .chain(self.queue.drain(..))
+            .chain(self.holds.iter_mut().flat_map(|h| h.packets.drain(..)).collect::<Vec<_>>())
+            .collect();
+        for packet in lost.into_iter().filter(|p| !p.flags.contains(Flags::MARKER)) {
             self.stats.down_drops += 1;
-            self.out.push_back(NfOutput::Dropped { packet, down: true });
+            self.out.push_back(NfOutput::Dropped { packet, cause: NfDrop::Down });
         }
     }
 
@@ -411,7 +623,7 @@ mod tests {
         }
         // One in service, one waiting, the third dropped.
         let out = settle(&mut n);
-        assert!(matches!(out[0], NfOutput::Dropped { down: false, .. }));
+        assert!(matches!(out[0], NfOutput::Dropped { cause: NfDrop::Queue, .. }));
         let sent: Vec<_> = out.iter().filter(|o| matches!(o, NfOutput::Transmit(_))).collect();
         assert_eq!(sent.len(), 2);
         assert_eq!(n.stats().queue_drops, 1);
@@ -426,20 +638,19 @@ mod tests {
         }
         settle(&mut a);
         let t0 = Time::ZERO + Dur::from_millis(1);
-        a.handle_ctrl(
-            t0,
-            NfCtrl::GetPerflow { xid: Xid(1), filter: Match { sport: Some(2), ..Match::any() } },
-        );
+        let filter = Match { sport: Some(2), ..Match::any() };
+        a.handle_ctrl(t0, NfCtrl::GetPerflow { xid: Xid(1), filter, lock: None });
         // One flow matches: 5 us of export.
         assert_eq!(a.poll_timeout(), Some(t0 + Dur::from_micros(5)));
         let out = settle(&mut a);
-        let NfOutput::ToController(NfEvent::Perflow { states, .. }) = &out[0] else {
+        let NfOutput::ToController(NfEvent::PerflowChunk { flow, state, .. }) = &out[0] else {
             panic!("{out:?}")
         };
-        assert_eq!(states.len(), 1);
-        assert_eq!(states[0].0, FlowId(2));
+        assert_eq!(*flow, FlowId(2));
+        assert_eq!(out[1], NfOutput::ToController(NfEvent::PerflowDone { xid: Xid(1), flows: 1 }));
+        let states = vec![(*flow, (**state).clone())];
         let mut b = nf(10);
-        b.handle_ctrl(t0, NfCtrl::PutPerflow { xid: Xid(2), states: states.clone() });
+        b.handle_ctrl(t0, NfCtrl::PutPerflow { xid: Xid(2), states });
         let out = settle(&mut b);
         assert_eq!(out, vec![NfOutput::ToController(NfEvent::PutDone { xid: Xid(2), flows: 1 })]);
         assert_eq!(b.flow_state(FlowId(2)).unwrap().log, a.flow_state(FlowId(2)).unwrap().log);
@@ -469,8 +680,69 @@ mod tests {
         n.handle_packet(Time::ZERO, pkt(1, 3, Flags::empty()));
         let out = settle(&mut n);
         assert_eq!(
-            out.iter().filter(|o| matches!(o, NfOutput::Dropped { down: true, .. })).count(),
+            out.iter()
+                .filter(|o| matches!(o, NfOutput::Dropped { cause: NfDrop::Down, .. }))
+                .count(),
             4
         );
+    }
+
+    #[test]
+    fn late_locking_locks_each_flow_when_its_export_starts() {
+        let mut n = nf(100);
+        for f in 1..=2 {
+            n.handle_packet(Time::ZERO, pkt(f, 0, Flags::empty()));
+        }
+        settle(&mut n);
+        let t0 = Time::ZERO + Dur::from_millis(1);
+        let lock = ExportLock { id: 9, action: EventAction::Buffer, late: true };
+        n.handle_ctrl(
+            t0,
+            NfCtrl::GetPerflow { xid: Xid(1), filter: Match::any(), lock: Some(lock) },
+        );
+        // Flow 1 exports during [t0, t0 + 5 us), flow 2 during [t0 + 5 us, t0 + 10 us).
+        n.handle_packet(t0, pkt(1, 1, Flags::empty())); // flow 1 is locked: an event
+        n.handle_packet(t0, pkt(2, 1, Flags::empty())); // flow 2 is not yet: processed
+        n.handle_packet(t0, pkt(3, 0, Flags::empty())); // a new flow in the filter: an event
+        let out = settle(&mut n);
+        let events: Vec<u64> = out
+            .iter()
+            .filter_map(|o| match o {
+                NfOutput::ToController(NfEvent::Packet { id: 9, packet }) => Some(packet.flow.0),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(events, vec![1, 3]);
+        assert_eq!(n.flow_state(FlowId(2)).unwrap().packets, 2);
+        assert_eq!(n.flow_state(FlowId(1)).unwrap().packets, 1);
+        n.handle_ctrl(t0, NfCtrl::DisableEvents { id: 9 });
+        n.handle_packet(t0, pkt(1, 2, Flags::empty()));
+        settle(&mut n);
+        assert_eq!(n.flow_state(FlowId(1)).unwrap().packets, 2);
+    }
+
+    #[test]
+    fn a_hold_keeps_direct_packets_until_its_marker_and_lets_released_ones_through() {
+        let mut n = nf(100);
+        n.handle_ctrl(Time::ZERO, NfCtrl::Hold { id: 4, filter: Match::any() });
+        n.handle_packet(Time::ZERO, pkt(1, 5, Flags::empty())); // direct: held
+        n.handle_packet(Time::ZERO, pkt(1, 4, Flags::RELEASED)); // from the controller: at once
+        assert_eq!(n.holding(), 2);
+        let out = settle(&mut n);
+        assert_eq!(out.len(), 2); // state created + packet 4 transmitted
+        let marker = Packet {
+            flow: crate::packet::MARKER_FLOW,
+            seq: 4,
+            flags: Flags::MARKER,
+            ..pkt(0, 0, Flags::empty())
+        };
+        n.handle_packet(Time::ZERO, marker);
+        settle(&mut n);
+        assert_eq!(
+            n.flow_state(FlowId(1)).unwrap().log.applied.iter().collect::<Vec<_>>(),
+            vec![4, 5]
+        );
+        assert_eq!(n.flow_state(FlowId(1)).unwrap().log.reordered, 0);
+        assert_eq!(n.holding(), 0);
     }
 }

@@ -46,6 +46,12 @@ impl Flags {
     pub const DO_NOT_OUTPUT: Flags = Flags(1);
     /// The last packet of its flow (lets sinks compute flow completion times).
     pub const LAST: Flags = Flags(2);
+    /// Sent by the controller (packet-out) after buffering: an instance holding a flow's
+    /// direct arrivals still processes these at once.
+    pub const RELEASED: Flags = Flags(4);
+    /// Not data: a protocol's marker that follows the packets before it through a FIFO path
+    /// (`flow` is [`MARKER_FLOW`], `seq` the marker's id). Never processed or output.
+    pub const MARKER: Flags = Flags(8);
 
     pub const fn empty() -> Flags {
         Flags(0)
@@ -85,6 +91,9 @@ pub struct Packet {
     /// A mark protocols may set and match (0: none).
     pub tag: u16,
 }
+
+/// The flow id every marker packet carries.
+pub const MARKER_FLOW: FlowId = FlowId(u64::MAX);
 
 /// A packet's identity for the oracle.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -7,6 +7,7 @@
 use base::{Bps, Dur, Time};
 use models::controller::ControllerConfig;
 use models::nf::NfConfig;
+use models::opennf::OpenNfConfig;
 use models::reroute::RerouteConfig;
 use models::switch::{Action, Match, SwitchConfig};
 use workloads::FlowSizeDist;
@@ -134,12 +135,18 @@ pub enum FlowSource {
 #[derive(Clone, Debug)]
 pub enum ProtocolConfig {
     Reroute(RerouteConfig),
+    /// OpenNF's move (and, without parallelizing and LLER, Split/Merge's).
+    OpenNf(OpenNfConfig),
 }
 
 impl ProtocolConfig {
     pub fn name(&self) -> &'static str {
         match self {
             ProtocolConfig::Reroute(_) => "reroute",
+            ProtocolConfig::OpenNf(c) if !(c.parallelize || c.early_release || c.late_locking) => {
+                "split-merge"
+            }
+            ProtocolConfig::OpenNf(_) => "opennf",
         }
     }
 }

@@ -3,9 +3,11 @@
 //! still inside the network, and the oracle's "in flight" equals what the elements hold.
 
 use base::{Dur, Time};
+use models::opennf::OpenNfConfig;
+use models::oracle::Guarantee;
 use models::switch::Match;
 use proptest::prelude::*;
-use scenarios::config::{LinkIdx, NodeIdx, TimelineAction, TimelineEvent};
+use scenarios::config::{LinkIdx, NodeIdx, ProtocolConfig, TimelineAction, TimelineEvent};
 use scenarios::driver::build;
 use scenarios::testkit::reroute_pair;
 
@@ -41,8 +43,15 @@ proptest! {
         load in 0.2f64..1.5,
         ops in prop::collection::vec((0u64..4_000, op()), 0..12),
         stop_us in 500u64..6_000,
+        protocol in 0usize..4,
     ) {
         let mut cfg = reroute_pair(Some(load), Dur::from_millis(4), None);
+        cfg.protocol = match protocol {
+            0 => cfg.protocol,
+            1 => ProtocolConfig::OpenNf(OpenNfConfig::opennf(Guarantee::None)),
+            2 => ProtocolConfig::OpenNf(OpenNfConfig::opennf(Guarantee::LossFreeOrderPreserving)),
+            _ => ProtocolConfig::OpenNf(OpenNfConfig::split_merge()),
+        };
         let (fw1, fw2) = (NodeIdx(2), NodeIdx(3));
         for (at_us, op) in ops {
             let what = match op {
@@ -64,11 +73,15 @@ proptest! {
         let r = b.outcome(&cfg);
         prop_assert!(r.oracle.balances(), "{:?}", r.oracle);
         prop_assert_eq!(r.oracle.in_flight, b.packets_in_network(&cfg), "{:?}", r.oracle);
-        // And once everything has drained, nothing is left in flight.
+        // At the end the books still balance against what the elements hold. `reroute` holds
+        // nothing, so everything has drained; an OpenNF move whose marker a failure swallowed
+        // never finishes (OpenNF has no failure handling) and keeps what it buffered or held.
         b.run();
         let r = b.outcome(&cfg);
-        prop_assert_eq!(r.oracle.in_flight, 0);
-        prop_assert_eq!(b.packets_in_network(&cfg), 0);
         prop_assert!(r.oracle.balances());
+        prop_assert_eq!(r.oracle.in_flight, b.packets_in_network(&cfg), "{:?}", r.oracle);
+        if protocol == 0 {
+            prop_assert_eq!(r.oracle.in_flight, 0);
+        }
     }
 }

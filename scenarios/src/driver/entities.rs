@@ -9,10 +9,10 @@ use std::rc::Rc;
 use base::{tx_time, Bps, Dur, Time};
 use models::controller::{Controller, ControllerInput, ControllerOutput, MoveLog, MoveRequest};
 use models::host::Sink;
-use models::nf::{Nf, NfOutput};
+use models::nf::{Nf, NfDrop, NfOutput};
 use models::oracle::{LossCause, Oracle, UpdateLog};
 use models::packet::{FiveTuple, Flags, FlowId, Packet, PortId};
-use models::switch::{Rule, Switch, SwitchDrop, SwitchOutput};
+use models::switch::{Rule, Switch, SwitchCtrl, SwitchDrop, SwitchOutput};
 use sim_core::metrics::Histogram;
 use sim_core::{Ctx, Entity, EntityId, LinkId, Offer, Origin, TimerHandle};
 
@@ -23,6 +23,29 @@ use crate::config::{NodeIdx, NodeKind, ScenarioConfig, TimelineAction};
 pub(crate) struct Shared {
     pub oracle: Oracle,
     pub moves: Vec<(Time, MoveLog)>,
+    /// Data packets inside control messages on their way (packet-ins and packet events to the
+    /// controller, packet-outs to switches), for the accounting check.
+    pub ctrl_transit: u64,
+}
+
+/// Sends an input to the controller over the control channel, counting the data packet it
+/// carries (if any) as in transit.
+fn to_controller(
+    ctx: &mut Ctx<'_, Msg>,
+    shared: &SharedRef,
+    c: EntityId,
+    latency: Dur,
+    input: ControllerInput,
+) {
+    if input.carried_packet().is_some() {
+        shared.borrow_mut().ctrl_transit += 1;
+    }
+    ctx.send(c, latency, Msg::ToController(Box::new(input)));
+}
+
+/// Is this data (not a protocol's marker)?
+fn is_data(p: &Packet) -> bool {
+    !p.flags.contains(Flags::MARKER)
 }
 
 pub(crate) type SharedRef = Rc<RefCell<Shared>>;
@@ -312,10 +335,12 @@ impl SwitchEntity {
                     }
                 }
                 SwitchOutput::ToController(event) => match self.controller {
-                    Some(c) => ctx.send(
+                    Some(c) => to_controller(
+                        ctx,
+                        &self.shared,
                         c,
                         self.latency,
-                        Msg::ToController(Box::new(ControllerInput::Switch { from: me, event })),
+                        ControllerInput::Switch { from: me, event },
                     ),
                     None => {
                         if let models::switch::SwitchEvent::PacketIn { packet, .. } = event {
@@ -354,7 +379,14 @@ impl Entity<Msg> for SwitchEntity {
                 }
                 self.switch.handle_packet(now, port, p);
             }
-            (_, Msg::ToSwitch(m)) => self.switch.handle_ctrl(now, *m),
+            (_, Msg::ToSwitch(m)) => {
+                if let SwitchCtrl::PacketOut { packet, .. } = &*m {
+                    if is_data(packet) {
+                        self.shared.borrow_mut().ctrl_transit -= 1;
+                    }
+                }
+                self.switch.handle_ctrl(now, *m)
+            }
             (o, Msg::Wake) if self.alarm.fired(o) => self.switch.handle_timeout(now),
             _ => {}
         }
@@ -400,15 +432,16 @@ impl NfEntity {
                 }
                 NfOutput::ToController(event) => {
                     if let Some(c) = self.controller {
-                        ctx.send(
-                            c,
-                            self.latency,
-                            Msg::ToController(Box::new(ControllerInput::Nf { from: me, event })),
-                        );
+                        let input = ControllerInput::Nf { from: me, event };
+                        to_controller(ctx, &self.shared, c, self.latency, input);
                     }
                 }
-                NfOutput::Dropped { packet, down } => {
-                    let c = if down { LossCause::NfDown } else { LossCause::NfQueue };
+                NfOutput::Dropped { packet, cause } => {
+                    let c = match cause {
+                        NfDrop::Queue => LossCause::NfQueue,
+                        NfDrop::Down => LossCause::NfDown,
+                        NfDrop::Protocol => LossCause::Protocol,
+                    };
                     self.shared.borrow_mut().oracle.on_drop(packet.key(), c);
                 }
                 NfOutput::StateCreated { .. } => {}
@@ -453,13 +486,23 @@ impl Entity<Msg> for ControllerEntity {
     fn on_event(&mut self, ctx: &mut Ctx<'_, Msg>, origin: Origin, msg: Msg) {
         let now = ctx.now();
         match (origin, msg) {
-            (_, Msg::ToController(input)) => self.controller.handle(now, *input),
+            (_, Msg::ToController(input)) => {
+                if input.carried_packet().is_some() {
+                    self.shared.borrow_mut().ctrl_transit -= 1;
+                }
+                self.controller.handle(now, *input)
+            }
             (o, Msg::Wake) if self.alarm.fired(o) => self.controller.handle_timeout(now),
             _ => {}
         }
         while let Some(o) = self.controller.poll_output() {
             match o {
                 ControllerOutput::ToSwitch { to, msg } => {
+                    if let SwitchCtrl::PacketOut { packet, .. } = &msg {
+                        if is_data(packet) {
+                            self.shared.borrow_mut().ctrl_transit += 1;
+                        }
+                    }
                     ctx.send(EntityId(to.0), self.latency, Msg::ToSwitch(Box::new(msg)))
                 }
                 ControllerOutput::ToNf { to, msg } => {
@@ -548,6 +591,7 @@ fn resolve_move(
         dst: node_id(dst),
         switch: node_id(NodeIdx(si as u32)),
         in_ports,
+        src_port: sp.port_to(src)?,
         dst_port: sp.port_to(dst)?,
     })
 }

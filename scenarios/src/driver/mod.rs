@@ -120,18 +120,14 @@ impl Built {
                     held += self.sim.entity::<NfEntity>(id).expect("nf").nf.holding()
                 }
                 NodeKind::Controller(_) => {
-                    held += self
-                        .sim
-                        .entity::<ControllerEntity>(id)
-                        .expect("controller")
-                        .controller
-                        .buffer()
-                        .len() as usize
+                    let c =
+                        &self.sim.entity::<ControllerEntity>(id).expect("controller").controller;
+                    held += c.buffer().len() as usize + c.inbox_packets();
                 }
                 _ => {}
             }
         }
-        (links + held) as u64
+        (links + held) as u64 + self.shared.borrow().ctrl_transit
     }
 
     pub fn outcome(&self, cfg: &ScenarioConfig) -> RunOutcome {
@@ -142,7 +138,8 @@ impl Built {
 /// Builds the simulation (exposed for benchmarks and progress bars).
 pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
     let mut sim: Simulation<Msg> = Simulation::new(seed);
-    let shared = Rc::new(RefCell::new(Shared { oracle: Oracle::new(), moves: Vec::new() }));
+    let shared =
+        Rc::new(RefCell::new(Shared { oracle: Oracle::new(), moves: Vec::new(), ctrl_transit: 0 }));
     let n = cfg.nodes.len();
     let controller = cfg.controller().map(|c| EntityId(c.0));
     let timeline_id = EntityId(n as u32);
@@ -240,6 +237,7 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
 fn protocol(p: &ProtocolConfig) -> Box<dyn models::controller::Protocol> {
     match p {
         ProtocolConfig::Reroute(c) => Box::new(Reroute::new(c.clone())),
+        ProtocolConfig::OpenNf(c) => Box::new(models::opennf::OpenNf::new(c.clone())),
     }
 }
 

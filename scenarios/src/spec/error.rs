@@ -94,6 +94,8 @@ pub enum ErrorKind {
     UnknownProtocol { given: String },
     #[error("no metric named `{given}`")]
     UnknownMetric { given: String },
+    #[error("unknown guarantee `{given}`")]
+    UnknownGuarantee { given: String },
     #[error("sweep key `{path}`: {why}")]
     BadSweepPath { path: String, why: String },
     #[error("sweep key `{path}` must be a non-empty list of values")]
@@ -181,6 +183,7 @@ impl ErrorKind {
             }
             UnknownProtocol { given } => one_of(given, PROTOCOLS),
             UnknownMetric { given } => one_of(given, crate::driver::METRIC_NAMES),
+            UnknownGuarantee { given } => one_of(given, GUARANTEES),
             BadSweepPath { .. } => "a sweep key is a dotted path to an existing table, e.g. \
                                     \"workloads.0.load\" or \"nodes.fw1.service\""
                 .into(),
@@ -192,7 +195,9 @@ impl ErrorKind {
 }
 
 /// Protocols a scenario can run.
-pub const PROTOCOLS: &[&str] = &["reroute"];
+pub const PROTOCOLS: &[&str] = &["reroute", "opennf", "split-merge"];
+/// The guarantees an OpenNF move can be asked for.
+pub const GUARANTEES: &[&str] = &["none", "loss-free", "loss-free+order-preserving"];
 
 fn one_of(given: &str, valid: &[&str]) -> String {
     match closest(given, valid) {

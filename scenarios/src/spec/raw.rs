@@ -133,6 +133,10 @@ pub struct WorkloadSpec {
 pub struct ProtocolSpec {
     pub name: Option<S<String>>,
     pub priority: Option<S<u16>>,
+    pub guarantee: Option<S<String>>,
+    pub parallelize: Option<S<bool>>,
+    pub early_release: Option<S<bool>>,
+    pub late_locking: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -199,7 +199,14 @@ table!(
 table!(
     PROTOCOL,
     "[protocol]",
-    [("name", r#"name = "reroute""#), ("priority", "priority = 1000"),],
+    [
+        ("name", r#"name = "opennf""#),
+        ("priority", "priority = 1000"),
+        ("guarantee", r#"guarantee = "loss-free""#),
+        ("parallelize", "parallelize = true"),
+        ("early_release", "early_release = true"),
+        ("late_locking", "late_locking = true"),
+    ],
     []
 );
 

@@ -11,6 +11,8 @@ use std::ops::Range;
 use base::{Bps, Dur, Time};
 use models::controller::ControllerConfig;
 use models::nf::NfConfig;
+use models::opennf::OpenNfConfig;
+use models::oracle::Guarantee;
 use models::reroute::RerouteConfig;
 use models::switch::{Action, Match, Prefix, SwitchConfig, TableMiss, UpdateLatency};
 use toml::Spanned;
@@ -357,7 +359,7 @@ fn build(cx: &mut Cx, spec: &ScenarioSpec) -> ScenarioConfig {
         nodes.push(NodeConfig { name, kind: NodeKind::Controller(cfg) });
     }
     let workloads = workloads(cx, spec, &links);
-    let protocol = protocol(spec);
+    let protocol = protocol(cx, spec);
     let end = duration.as_nanos().saturating_add(drain_limit.as_nanos());
     let timeline = timeline(cx, spec, end, &workloads);
     let metrics = metrics(cx, spec);
@@ -1123,14 +1125,44 @@ fn resolve_dist(cx: &mut Cx, d: &Spanned<String>, base: &std::path::Path) -> Opt
     }
 }
 
-fn protocol(spec: &ScenarioSpec) -> ProtocolConfig {
-    let d = RerouteConfig::default();
-    let priority = spec
-        .protocol
-        .as_ref()
-        .and_then(|p| p.get_ref().priority.as_ref())
-        .map_or(d.priority, |p| *p.get_ref());
-    ProtocolConfig::Reroute(RerouteConfig { priority })
+/// `[protocol]`: `reroute` (default), `opennf` (a guarantee, parallelizing and LLER on unless
+/// turned off) or `split-merge` (loss-free buffering without parallelizing or LLER).
+fn protocol(cx: &mut Cx, spec: &ScenarioSpec) -> ProtocolConfig {
+    let p = spec.protocol.as_ref().map(|p| p.get_ref());
+    let name = p.and_then(|p| p.name.as_ref()).map_or("reroute", |n| n.get_ref().as_str());
+    let priority = p.and_then(|p| p.priority.as_ref()).map(|v| *v.get_ref());
+    let flag = |v: Option<&Spanned<bool>>, d: bool| v.map_or(d, |b| *b.get_ref());
+    match name {
+        "opennf" | "split-merge" => {
+            let mut c = if name == "opennf" {
+                OpenNfConfig::opennf(Guarantee::LossFree)
+            } else {
+                OpenNfConfig::split_merge()
+            };
+            if let Some(g) = p.and_then(|p| p.guarantee.as_ref()) {
+                c.guarantee = match g.get_ref().as_str() {
+                    "none" => Guarantee::None,
+                    "loss-free" => Guarantee::LossFree,
+                    "loss-free+order-preserving" => Guarantee::LossFreeOrderPreserving,
+                    other => {
+                        cx.push(g.span(), ErrorKind::UnknownGuarantee { given: other.to_string() });
+                        c.guarantee
+                    }
+                };
+            }
+            if let Some(p) = p {
+                c.parallelize = flag(p.parallelize.as_ref(), c.parallelize);
+                c.early_release = flag(p.early_release.as_ref(), c.early_release);
+                c.late_locking = flag(p.late_locking.as_ref(), c.late_locking);
+            }
+            c.priority = priority.unwrap_or(c.priority);
+            ProtocolConfig::OpenNf(c)
+        }
+        _ => {
+            let d = RerouteConfig::default();
+            ProtocolConfig::Reroute(RerouteConfig { priority: priority.unwrap_or(d.priority) })
+        }
+    }
 }
 
 fn timeline(
