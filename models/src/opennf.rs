@@ -30,7 +30,9 @@
 //!   controller sends behind the last packet it released (the data path is FIFO). The paper's
 //!   own two-phase update is not given in the copies we have; this one keeps the same message
 //!   pattern (a rule update, then the controller's last packets, then direct traffic) and is
-//!   checked by the oracle.
+//!   checked by the oracle. Its cost lands on dstInst: it serves the held backlog before new
+//!   arrivals, so a hold that outlasts what its input queue absorbs loses packets there (the
+//!   oracle reports them as `nf_queue` losses and lost updates).
 //! - **Parallelizing**: each flow's state is put to dstInst as soon as it is exported, instead
 //!   of after the whole export.
 //! - **Late locking, early release (LLER)**: "packets from a given flow are processed at srcInst
