@@ -224,6 +224,10 @@ pub trait Protocol {
     fn poll_timeout(&self) -> Option<Time> {
         None
     }
+    /// Protocol-specific counters for the results (names as in the tidy format's metrics).
+    fn counters(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

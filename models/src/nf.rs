@@ -74,6 +74,10 @@ pub enum EventAction {
     Drop,
     /// Send it to the controller instead of processing it (loss-free moves).
     Buffer,
+    /// Process it as usual and send a copy to the controller (packet reprocessing,
+    /// HotMiddlebox section 4: "srcInst (i) sends the packet to the controller, and (ii)
+    /// processes the packet normally").
+    Copy,
 }
 
 /// How an export locks the flows it exports.
@@ -148,10 +152,12 @@ pub enum NfEvent {
         xid: Xid,
         flows: u64,
     },
-    /// A packet of a flow under lock `id` (or a marker that met the lock).
+    /// A packet of a flow under lock `id` (or a marker that met the lock). `exported`: the
+    /// flow is one the lock's export covers (not a flow new during the move).
     Packet {
         id: u64,
         packet: Packet,
+        exported: bool,
     },
 }
 
@@ -208,6 +214,9 @@ struct Lock {
     action: EventAction,
     filter: Match,
     flows: std::collections::BTreeSet<FlowId>,
+    /// Flows the filter caught while they had no state here. With `Copy` their first packet
+    /// creates state, so they are remembered to stay locked.
+    new_flows: std::collections::BTreeSet<FlowId>,
 }
 
 struct HoldBuf {
@@ -360,30 +369,44 @@ impl Nf {
             // A marker that meets a lock goes to the controller: everything before it has.
             if let Some(l) = self.locks.iter().find(|l| l.id == pkt.seq as u64) {
                 let id = l.id;
-                self.out.push_back(NfOutput::ToController(NfEvent::Packet { id, packet: pkt }));
+                let ev = NfEvent::Packet { id, packet: pkt, exported: false };
+                self.out.push_back(NfOutput::ToController(ev));
             }
             return;
         }
         // OpenNF: a locked flow's packet is not processed (its state is being, or has been,
-        // exported); it is dropped or raised to the controller.
+        // exported); it is dropped or raised to the controller. With reprocessing it is
+        // processed, and a copy goes to the controller.
         let has_state = self.state.contains_key(&pkt.flow);
-        if let Some(l) = self
-            .locks
-            .iter()
-            .find(|l| l.flows.contains(&pkt.flow) || (!has_state && l.filter.matches_flow(&pkt)))
-        {
+        if let Some(l) = self.locks.iter_mut().find(|l| {
+            l.flows.contains(&pkt.flow)
+                || l.new_flows.contains(&pkt.flow)
+                || (!has_state && l.filter.matches_flow(&pkt))
+        }) {
+            let (id, exported) = (l.id, l.flows.contains(&pkt.flow));
+            if !exported {
+                l.new_flows.insert(pkt.flow);
+            }
             match l.action {
                 EventAction::Drop => {
                     self.stats.protocol_drops += 1;
                     self.out.push_back(NfOutput::Dropped { packet: pkt, cause: NfDrop::Protocol });
+                    return;
                 }
                 EventAction::Buffer => {
                     self.stats.events_raised += 1;
-                    let id = l.id;
-                    self.out.push_back(NfOutput::ToController(NfEvent::Packet { id, packet: pkt }));
+                    let ev = NfEvent::Packet { id, packet: pkt, exported };
+                    self.out.push_back(NfOutput::ToController(ev));
+                    return;
+                }
+                EventAction::Copy => {
+                    // The copy leaves before this packet's chunk could: an export completing
+                    // later includes the update, and the controller knows to skip the copy.
+                    self.stats.events_raised += 1;
+                    let ev = NfEvent::Packet { id, packet: pkt, exported };
+                    self.out.push_back(NfOutput::ToController(ev));
                 }
             }
-            return;
         }
         let st = self.state.entry(pkt.flow).or_insert_with(|| {
             self.out.push_back(NfOutput::StateCreated { flow: pkt.flow });
@@ -428,6 +451,7 @@ impl Nf {
                         action: l.action,
                         filter: filter.clone(),
                         flows: locked,
+                        new_flows: Default::default(),
                     });
                 }
                 self.control.push_back(ControlOp::Export { xid, lock, flows, next: 0 })
@@ -708,7 +732,9 @@ mod tests {
         let events: Vec<u64> = out
             .iter()
             .filter_map(|o| match o {
-                NfOutput::ToController(NfEvent::Packet { id: 9, packet }) => Some(packet.flow.0),
+                NfOutput::ToController(NfEvent::Packet { id: 9, packet, .. }) => {
+                    Some(packet.flow.0)
+                }
                 _ => None,
             })
             .collect();

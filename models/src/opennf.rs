@@ -33,6 +33,12 @@
 //!   checked by the oracle. Its cost lands on dstInst: it serves the held backlog before new
 //!   arrivals, so a hold that outlasts what its input queue absorbs loses packets there (the
 //!   oracle reports them as `nf_queue` losses and lost updates).
+//! - **Packet reprocessing** (section 4): srcInst keeps processing and sends copies; dstInst
+//!   reprocesses them without output once the flow's state is there. A copy that reaches the
+//!   controller before its flow's chunk is already in that chunk's state and is skipped. On a
+//!   full buffer the controller drops the copies of the flow with the most, and re-exports
+//!   that flow's state. Since a re-export may land after the switch update, dstInst holds
+//!   direct arrivals (as for order preservation) until every re-import has landed.
 //! - **Parallelizing**: each flow's state is put to dstInst as soon as it is exported, instead
 //!   of after the whole export.
 //! - **Late locking, early release (LLER)**: "packets from a given flow are processed at srcInst
@@ -59,6 +65,10 @@ pub struct OpenNfConfig {
     pub early_release: bool,
     /// Lock a flow only when its own export starts.
     pub late_locking: bool,
+    /// Packet reprocessing (HotMiddlebox section 4): srcInst keeps processing the moved flows
+    /// and sends copies, which dstInst reprocesses without output once the flow's state is
+    /// there; a full buffer triggers the overflow recovery of section 4 / 6.3.
+    pub reprocess: bool,
     /// Priority of the redirecting rules; above the steering rules they override.
     pub priority: u16,
 }
@@ -71,8 +81,14 @@ impl OpenNfConfig {
             parallelize: true,
             early_release: true,
             late_locking: true,
+            reprocess: false,
             priority: 1000,
         }
+    }
+
+    /// A loss-free move with packet reprocessing (and parallelizing and LLER).
+    pub fn reprocessing() -> Self {
+        OpenNfConfig { reprocess: true, ..Self::opennf(Guarantee::LossFree) }
     }
 
     /// Split/Merge's move: loss-free buffering without LLER or parallelizing (HotMiddlebox
@@ -83,6 +99,7 @@ impl OpenNfConfig {
             parallelize: false,
             early_release: false,
             late_locking: false,
+            reprocess: false,
             priority: 1000,
         }
     }
@@ -104,6 +121,9 @@ enum Pending {
     Export(MoveId),
     Put(MoveId, Vec<FlowId>),
     Rules(MoveId),
+    /// Overflow recovery: the re-export of one flow's state, and its put.
+    Reexport(MoveId, FlowId),
+    Reput(MoveId, FlowId),
 }
 
 struct Move {
@@ -118,6 +138,15 @@ struct Move {
     /// Chunks kept until the export ends (without parallelizing).
     collected: Vec<(FlowId, FlowState)>,
     all_imported: bool,
+    /// Reprocessing: flows whose (latest) chunk arrived, flows with a put in flight, and flows
+    /// being re-exported after an overflow.
+    chunk_seen: BTreeSet<FlowId>,
+    /// Puts in flight per flow: its initial put and, after an overflow, a re-put may overlap;
+    /// copies wait for the last.
+    importing: BTreeMap<FlowId, u32>,
+    reexporting: BTreeSet<FlowId>,
+    /// srcInst returned the drain marker: it will send nothing more.
+    drained: bool,
 }
 
 /// The OpenNF controller application.
@@ -129,6 +158,8 @@ pub struct OpenNf {
     pending: BTreeMap<Xid, Pending>,
     /// Inputs that fit no move in its current state (counted, never a panic).
     pub unexpected: u64,
+    /// Flows re-exported after a buffer overflow (reprocessing).
+    pub reexports: u64,
 }
 
 /// A buffer group per (move, flow), so simultaneous moves never mix their packets.
@@ -163,6 +194,7 @@ impl OpenNf {
             moves: BTreeMap::new(),
             pending: BTreeMap::new(),
             unexpected: 0,
+            reexports: 0,
         }
     }
 
@@ -173,16 +205,21 @@ impl OpenNf {
         x
     }
 
-    fn release(io: &mut Io<'_>, m: &MoveRequest, mut p: Packet) {
+    fn release(io: &mut Io<'_>, m: &MoveRequest, mut p: Packet, reprocess: bool) {
         p.flags.insert(Flags::RELEASED);
+        if reprocess {
+            // HotMiddlebox section 4: "the controller marks the flow's buffered packets with a
+            // 'do-not-output' flag and sends them to dstInst for reprocessing".
+            p.flags.insert(Flags::DO_NOT_OUTPUT);
+        }
         io.to_switch(m.switch, SwitchCtrl::PacketOut { packet: p, out: Some(m.dst_port) });
     }
 
-    fn release_flows(io: &mut Io<'_>, m: &mut Move, flows: &[FlowId]) {
+    fn release_flows(io: &mut Io<'_>, m: &mut Move, flows: &[FlowId], reprocess: bool) {
         for f in flows {
             if m.buffered.remove(f) {
                 for p in io.release(group(m.req.id, *f)) {
-                    Self::release(io, &m.req, p);
+                    Self::release(io, &m.req, p, reprocess);
                 }
             }
         }
@@ -190,11 +227,18 @@ impl OpenNf {
 
     /// Every flow's state is at dstInst: release the rest and point the switch at dstInst.
     fn all_imported(&mut self, id: MoveId, io: &mut Io<'_>) {
+        let hold = self.holds_at_dst();
         let Some(m) = self.moves.get_mut(&id) else { return };
         m.all_imported = true;
-        let flows: Vec<FlowId> = m.buffered.iter().copied().collect();
-        Self::release_flows(io, m, &flows);
-        if self.cfg.guarantee == Guarantee::LossFreeOrderPreserving {
+        // Flows with a re-export or a put still in flight keep their copies until it lands.
+        let flows: Vec<FlowId> = m
+            .buffered
+            .iter()
+            .filter(|f| !m.importing.contains_key(f) && !m.reexporting.contains(f))
+            .copied()
+            .collect();
+        Self::release_flows(io, m, &flows, self.cfg.reprocess);
+        if hold {
             io.to_nf(m.req.dst, NfCtrl::Hold { id: id.0 as u64, filter: m.req.flows.clone() });
         }
         let mods = m
@@ -218,8 +262,7 @@ impl OpenNf {
         io.to_switch(switch, SwitchCtrl::FlowMods { xid: x, mods });
     }
 
-    fn on_packet_event(&mut self, id: MoveId, packet: Packet, io: &mut Io<'_>) {
-        let op = self.cfg.guarantee == Guarantee::LossFreeOrderPreserving;
+    fn on_packet_event(&mut self, id: MoveId, packet: Packet, exported: bool, io: &mut Io<'_>) {
         let early = self.cfg.early_release;
         let Some(m) = self.moves.get_mut(&id) else {
             self.unexpected += 1;
@@ -230,29 +273,96 @@ impl OpenNf {
                 self.unexpected += 1;
                 return;
             }
-            // srcInst has raised every packet it received before the marker: all of them have
-            // been released (or dropped), so dstInst may take direct traffic.
-            if op {
-                io.to_switch(
-                    m.req.switch,
-                    SwitchCtrl::PacketOut { packet: marker(id), out: Some(m.req.dst_port) },
-                );
-            }
-            io.to_nf(m.req.src, NfCtrl::DisableEvents { id: id.0 as u64 });
-            let x = Xid(self.next_xid);
-            self.next_xid += 1;
-            io.to_nf(m.req.src, NfCtrl::DelPerflow { xid: x, filter: m.req.flows.clone() });
-            m.phase = Phase::Done;
-            io.log(MoveLog::Finished { id });
-            return;
+            m.drained = true;
+            return self.try_finish(id, io);
         }
         let f = packet.flow;
+        if self.cfg.reprocess {
+            return self.on_copy(id, packet, exported, io);
+        }
         let releasable = m.all_imported
             || (early && (m.imported.contains(&f) || (m.export_done && !m.exported.contains(&f))));
         if releasable {
-            Self::release(io, &m.req, packet);
+            Self::release(io, &m.req, packet, false);
         } else if io.buffer(group(id, f), packet) {
             m.buffered.insert(f);
+        }
+    }
+
+    /// Finishes a drained move once nothing is left in flight for it: srcInst has raised every
+    /// packet it received, every re-export and put has landed, and nothing is buffered.
+    /// Does dstInst hold direct arrivals until the move is over? For order preservation, and
+    /// for reprocessing: a re-export after an overflow may land after the switch update, and
+    /// section 6.3's proof has the direct packets p_k..p_n processed after the re-imported
+    /// S_{1,j-1}, not before it (a re-import would overwrite their updates).
+    fn holds_at_dst(&self) -> bool {
+        self.cfg.guarantee == Guarantee::LossFreeOrderPreserving || self.cfg.reprocess
+    }
+
+    fn try_finish(&mut self, id: MoveId, io: &mut Io<'_>) {
+        let op = self.holds_at_dst();
+        let Some(m) = self.moves.get_mut(&id) else { return };
+        let idle = m.reexporting.is_empty() && m.importing.is_empty() && m.buffered.is_empty();
+        if !(m.drained && idle) || m.phase == Phase::Done {
+            return;
+        }
+        // Everything srcInst sent has been released (or dropped), so dstInst may take direct
+        // traffic: a marker behind the last released packet ends its hold.
+        if op {
+            let packet = marker(id);
+            io.to_switch(m.req.switch, SwitchCtrl::PacketOut { packet, out: Some(m.req.dst_port) });
+        }
+        io.to_nf(m.req.src, NfCtrl::DisableEvents { id: id.0 as u64 });
+        let x = Xid(self.next_xid);
+        self.next_xid += 1;
+        // "state is kept on srcInst until some time after the move operation completes"
+        // (section 4): it goes now.
+        io.to_nf(m.req.src, NfCtrl::DelPerflow { xid: x, filter: m.req.flows.clone() });
+        m.phase = Phase::Done;
+        io.log(MoveLog::Finished { id });
+    }
+
+    /// Reprocessing: a copy of a packet srcInst has processed (and output).
+    fn on_copy(&mut self, id: MoveId, packet: Packet, exported: bool, io: &mut Io<'_>) {
+        let Some(m) = self.moves.get_mut(&id) else { return };
+        let f = packet.flow;
+        // A copy that reached us before its flow's (latest) chunk is already in that chunk's
+        // state; so is any copy of a flow being re-exported (section 6.3: the re-exported
+        // S_{1,j-1} replaces whatever dstInst has, and only p_j onward are reprocessed).
+        if m.reexporting.contains(&f) || (exported && !m.chunk_seen.contains(&f)) {
+            return;
+        }
+        let releasable = !m.importing.contains_key(&f)
+            && (m.all_imported || m.imported.contains(&f) || (m.export_done && !exported));
+        if releasable {
+            return Self::release(io, &m.req, packet, true);
+        }
+        let b = io.buffer_ref();
+        if b.len() >= b.capacity() {
+            // Overflow recovery (section 4): "identify the flow with the largest number of
+            // currently buffered packets and drop all buffered packets for this flow. Then, we
+            // re-export and import just the state pertaining to the affected flow." The copies
+            // dropped were processed at srcInst, whose state is current, so nothing is lost.
+            if let Some(g) = b.largest_group() {
+                let victim = FlowId(g ^ ((id.0 as u64) << 48));
+                let dropped = io.release(g);
+                m.buffered.remove(&victim);
+                m.reexporting.insert(victim);
+                self.reexports += 1;
+                if let Some(p) = dropped.front() {
+                    let (src, filter) = (m.req.src, Match::flow(&p.tuple));
+                    let x = Xid(self.next_xid);
+                    self.next_xid += 1;
+                    self.pending.insert(x, Pending::Reexport(id, victim));
+                    io.to_nf(src, NfCtrl::GetPerflow { xid: x, filter, lock: None });
+                }
+                if victim == f {
+                    return;
+                }
+            }
+        }
+        if io.buffer(group(id, f), packet) {
+            self.moves.get_mut(&id).expect("present").buffered.insert(f);
         }
     }
 }
@@ -260,6 +370,10 @@ impl OpenNf {
 impl Protocol for OpenNf {
     fn name(&self) -> &'static str {
         self.name
+    }
+
+    fn counters(&self) -> Vec<(&'static str, f64)> {
+        vec![("reexports", self.reexports as f64), ("protocol_unexpected", self.unexpected as f64)]
     }
 
     fn guarantee(&self) -> Guarantee {
@@ -271,6 +385,7 @@ impl Protocol for OpenNf {
         io.log(MoveLog::Started { id });
         let action = match self.cfg.guarantee {
             Guarantee::None => EventAction::Drop,
+            _ if self.cfg.reprocess => EventAction::Copy,
             _ => EventAction::Buffer,
         };
         let lock = ExportLock { id: id.0 as u64, action, late: self.cfg.late_locking };
@@ -291,6 +406,10 @@ impl Protocol for OpenNf {
                 pending_puts: 0,
                 collected: Vec::new(),
                 all_imported: false,
+                chunk_seen: BTreeSet::new(),
+                importing: BTreeMap::new(),
+                reexporting: BTreeSet::new(),
+                drained: false,
             },
         );
     }
@@ -323,13 +442,28 @@ impl Protocol for OpenNf {
     fn on_nf_event(&mut self, _from: NodeId, event: NfEvent, io: &mut Io<'_>) {
         match event {
             NfEvent::PerflowChunk { xid, flow, state } => {
-                let Some(Pending::Export(id)) = self.pending.get(&xid).cloned() else {
-                    self.unexpected += 1;
-                    return;
+                let id = match self.pending.get(&xid).cloned() {
+                    Some(Pending::Export(id)) => id,
+                    Some(Pending::Reexport(id, f)) if f == flow => {
+                        // The re-exported state replaces dstInst's; copies from now on apply.
+                        let Some(m) = self.moves.get_mut(&id) else { return };
+                        m.reexporting.remove(&flow);
+                        *m.importing.entry(flow).or_default() += 1;
+                        let dst = m.req.dst;
+                        let x = self.xid(Pending::Reput(id, flow));
+                        io.to_nf(dst, NfCtrl::PutPerflow { xid: x, states: vec![(flow, *state)] });
+                        return;
+                    }
+                    _ => {
+                        self.unexpected += 1;
+                        return;
+                    }
                 };
                 let parallel = self.cfg.parallelize;
                 let Some(m) = self.moves.get_mut(&id) else { return };
                 m.exported.insert(flow);
+                m.chunk_seen.insert(flow);
+                *m.importing.entry(flow).or_default() += 1;
                 if parallel {
                     let dst = m.req.dst;
                     m.pending_puts += 1;
@@ -340,9 +474,20 @@ impl Protocol for OpenNf {
                 }
             }
             NfEvent::PerflowDone { xid, .. } => {
-                let Some(Pending::Export(id)) = self.pending.remove(&xid) else {
-                    self.unexpected += 1;
-                    return;
+                let id = match self.pending.remove(&xid) {
+                    Some(Pending::Export(id)) => id,
+                    Some(Pending::Reexport(id, f)) => {
+                        // No state left to re-export (the flow's state went away): stop
+                        // discarding its copies.
+                        if let Some(m) = self.moves.get_mut(&id) {
+                            m.reexporting.remove(&f);
+                        }
+                        return self.try_finish(id, io);
+                    }
+                    _ => {
+                        self.unexpected += 1;
+                        return;
+                    }
                 };
                 let Some(m) = self.moves.get_mut(&id) else { return };
                 m.export_done = true;
@@ -362,26 +507,49 @@ impl Protocol for OpenNf {
                     let m = self.moves.get_mut(&id).expect("present");
                     let new: Vec<FlowId> =
                         m.buffered.iter().filter(|f| !m.exported.contains(f)).copied().collect();
-                    Self::release_flows(io, m, &new);
+                    Self::release_flows(io, m, &new, self.cfg.reprocess);
                 }
             }
             NfEvent::PutDone { xid, .. } => {
-                let Some(Pending::Put(id, flows)) = self.pending.remove(&xid) else {
-                    self.unexpected += 1;
-                    return;
+                let (id, flows, initial) = match self.pending.remove(&xid) {
+                    Some(Pending::Put(id, flows)) => (id, flows, true),
+                    Some(Pending::Reput(id, f)) => (id, vec![f], false),
+                    _ => {
+                        self.unexpected += 1;
+                        return;
+                    }
                 };
-                let early = self.cfg.early_release;
+                let (early, reprocess) =
+                    (self.cfg.early_release || self.cfg.reprocess, self.cfg.reprocess);
                 let Some(m) = self.moves.get_mut(&id) else { return };
-                m.pending_puts -= 1;
-                m.imported.extend(flows.iter().copied());
-                if early {
-                    Self::release_flows(io, m, &flows);
+                for f in &flows {
+                    if let Some(n) = m.importing.get_mut(f) {
+                        *n -= 1;
+                        if *n == 0 {
+                            m.importing.remove(f);
+                        }
+                    }
                 }
+                m.imported.extend(flows.iter().copied());
+                let ready: Vec<FlowId> = flows
+                    .iter()
+                    .filter(|f| !m.reexporting.contains(f) && !m.importing.contains_key(f))
+                    .copied()
+                    .collect();
+                if early || m.all_imported {
+                    Self::release_flows(io, m, &ready, reprocess);
+                }
+                if !initial {
+                    return self.try_finish(id, io);
+                }
+                m.pending_puts -= 1;
                 if m.export_done && m.pending_puts == 0 {
                     self.all_imported(id, io);
                 }
             }
-            NfEvent::Packet { id, packet } => self.on_packet_event(MoveId(id as u32), packet, io),
+            NfEvent::Packet { id, packet, exported } => {
+                self.on_packet_event(MoveId(id as u32), packet, exported, io)
+            }
             NfEvent::DelDone { .. } => {}
         }
     }

@@ -43,13 +43,14 @@ proptest! {
         load in 0.2f64..1.5,
         ops in prop::collection::vec((0u64..4_000, op()), 0..12),
         stop_us in 500u64..6_000,
-        protocol in 0usize..4,
+        protocol in 0usize..5,
     ) {
         let mut cfg = reroute_pair(Some(load), Dur::from_millis(4), None);
         cfg.protocol = match protocol {
             0 => cfg.protocol,
             1 => ProtocolConfig::OpenNf(OpenNfConfig::opennf(Guarantee::None)),
             2 => ProtocolConfig::OpenNf(OpenNfConfig::opennf(Guarantee::LossFreeOrderPreserving)),
+            3 => ProtocolConfig::OpenNf(OpenNfConfig::reprocessing()),
             _ => ProtocolConfig::OpenNf(OpenNfConfig::split_merge()),
         };
         let (fw1, fw2) = (NodeIdx(2), NodeIdx(3));

@@ -130,6 +130,13 @@ impl Built {
         (links + held) as u64 + self.shared.borrow().ctrl_transit
     }
 
+    /// The update log of `flow` at NF instance `node`, if it holds state for it (for tests and
+    /// debugging protocols).
+    pub fn nf_log(&self, node: NodeIdx, flow: u64) -> Option<models::oracle::UpdateLog> {
+        let e = self.sim.entity::<NfEntity>(EntityId(node.0))?;
+        e.nf.flow_state(models::packet::FlowId(flow)).map(|s| s.log.clone())
+    }
+
     pub fn outcome(&self, cfg: &ScenarioConfig) -> RunOutcome {
         results::collect(cfg, self.seed, &self.sim, &self.shared.borrow())
     }

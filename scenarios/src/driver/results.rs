@@ -41,6 +41,8 @@ pub const METRIC_NAMES: &[&str] = &[
     "nf_max_queue_pkts",
     "nf_processed_pkts",
     "p99_delay_us",
+    "protocol_unexpected",
+    "reexports",
     "reordered_updates",
     "sent_pkts",
     "state_mismatch_flows",
@@ -176,6 +178,9 @@ pub(super) fn collect(
         put("completed_flows", fcts.len() as f64);
     }
     if let Some(c) = controller {
+        for (k, v) in c.controller.protocol().counters() {
+            put(k, v);
+        }
         put("max_controller_buffer_pkts", c.controller.buffer().max() as f64);
         put("controller_messages", c.controller.stats().messages as f64);
     }

@@ -137,6 +137,7 @@ pub struct ProtocolSpec {
     pub parallelize: Option<S<bool>>,
     pub early_release: Option<S<bool>>,
     pub late_locking: Option<S<bool>>,
+    pub reprocess: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -206,6 +206,7 @@ table!(
         ("parallelize", "parallelize = true"),
         ("early_release", "early_release = true"),
         ("late_locking", "late_locking = true"),
+        ("reprocess", "reprocess = true"),
     ],
     []
 );

@@ -1154,6 +1154,7 @@ fn protocol(cx: &mut Cx, spec: &ScenarioSpec) -> ProtocolConfig {
                 c.parallelize = flag(p.parallelize.as_ref(), c.parallelize);
                 c.early_release = flag(p.early_release.as_ref(), c.early_release);
                 c.late_locking = flag(p.late_locking.as_ref(), c.late_locking);
+                c.reprocess = flag(p.reprocess.as_ref(), c.reprocess);
             }
             c.priority = priority.unwrap_or(c.priority);
             ProtocolConfig::OpenNf(c)
