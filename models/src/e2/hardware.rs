@@ -22,9 +22,22 @@ pub struct AffinityKey {
 
 impl AffinityKey {
     /// "all packets in a flow"
-    pub const FIVE_TUPLE: AffinityKey = AffinityKey { src_prefix: 32, dst_prefix: 32, src_port: true, dst_port: true, proto: true };
-    pub const SRC_IP: AffinityKey = AffinityKey { src_prefix: 32, dst_prefix: 0, src_port: false, dst_port: false, proto: false };
-    pub const DST_IP: AffinityKey = AffinityKey { src_prefix: 0, dst_prefix: 32, src_port: false, dst_port: false, proto: false };
+    pub const FIVE_TUPLE: AffinityKey =
+        AffinityKey { src_prefix: 32, dst_prefix: 32, src_port: true, dst_port: true, proto: true };
+    pub const SRC_IP: AffinityKey = AffinityKey {
+        src_prefix: 32,
+        dst_prefix: 0,
+        src_port: false,
+        dst_port: false,
+        proto: false,
+    };
+    pub const DST_IP: AffinityKey = AffinityKey {
+        src_prefix: 0,
+        dst_prefix: 32,
+        src_port: false,
+        dst_port: false,
+        proto: false,
+    };
 
     /// Every two packets that agree on `other` also agree on `self`: `self`'s aggregates are
     /// unions of `other`'s. A split on `self` then keeps each of `other`'s aggregates on one
@@ -178,10 +191,14 @@ impl TryFrom<&RackSpec> for Rack {
             }
         }
         if s.reserved_cores >= s.cores_per_server {
-            return Err(HardwareError::NoNfCores { cores: s.cores_per_server, reserved: s.reserved_cores });
+            return Err(HardwareError::NoNfCores {
+                cores: s.cores_per_server,
+                reserved: s.reserved_cores,
+            });
         }
         // Non-blocking: every switch port (one per server, plus the external ones) at line rate.
-        let switch = s.switch_bps.unwrap_or((s.servers as u64 + s.external_ports as u64) * s.port_bps);
+        let switch =
+            s.switch_bps.unwrap_or((s.servers as u64 + s.external_ports as u64) * s.port_bps);
         Ok(Rack {
             servers: s.servers as usize,
             nf_cores: (s.cores_per_server - s.reserved_cores) as usize,
@@ -231,6 +248,9 @@ mod tests {
     #[test]
     fn reserving_every_core_is_rejected() {
         let s = RackSpec { reserved_cores: 16, ..RackSpec::e2_rack() };
-        assert_eq!(Rack::try_from(&s).unwrap_err(), HardwareError::NoNfCores { cores: 16, reserved: 16 });
+        assert_eq!(
+            Rack::try_from(&s).unwrap_err(),
+            HardwareError::NoNfCores { cores: 16, reserved: 16 }
+        );
     }
 }

@@ -36,10 +36,10 @@ pub fn size(pg: &PGraph, catalog: &NfCatalog) -> Result<BTreeMap<NodeIndex, NfSi
     for n in pg.graph.node_indices() {
         let PNodeKind::Nf { nf_type } = &pg.graph[n].kind else { continue };
         let name = &pg.graph[n].name;
-        let desc = catalog
-            .types
-            .get(nf_type)
-            .ok_or_else(|| SizingError::UnknownNfType { nf: name.clone(), nf_type: nf_type.clone() })?;
+        let desc = catalog.types.get(nf_type).ok_or_else(|| SizingError::UnknownNfType {
+            nf: name.clone(),
+            nf_type: nf_type.clone(),
+        })?;
         let load_bps: f64 = pg
             .graph
             .edges_directed(n, Direction::Incoming)
@@ -47,7 +47,11 @@ pub fn size(pg: &PGraph, catalog: &NfCatalog) -> Result<BTreeMap<NodeIndex, NfSi
             .sum();
         let instances = instances_for(load_bps, desc.per_core_bps);
         if instances > 1 && !desc.replicable {
-            return Err(SizingError::NotReplicable { nf: name.clone(), load_bps, per_core_bps: desc.per_core_bps });
+            return Err(SizingError::NotReplicable {
+                nf: name.clone(),
+                load_bps,
+                per_core_bps: desc.per_core_bps,
+            });
         }
         out.insert(n, NfSize { load_bps, per_core_bps: desc.per_core_bps, instances });
     }
@@ -141,7 +145,8 @@ impl IGraph {
         // Decide, per NF, whether its input can be wired directly (Figure 4(d)), in an order
         // where upstream NFs come first when the graph allows (cycles across pipelets are
         // broken by visiting in node order; such a NF just keeps its own split).
-        let order = petgraph::algo::toposort(g, None).unwrap_or_else(|_| g.node_indices().collect());
+        let order =
+            petgraph::algo::toposort(g, None).unwrap_or_else(|_| g.node_indices().collect());
         let mut grouping: BTreeMap<NodeIndex, AffinityKey> = BTreeMap::new();
         let mut direct_from: BTreeMap<NodeIndex, NodeIndex> = BTreeMap::new();
         for &v in &order {
@@ -156,7 +161,9 @@ impl IGraph {
             // Only when A is B's sole upstream: packets of one aggregate arriving from two
             // upstream NFs would otherwise not be kept together.
             let direct = match ups.as_slice() {
-                [u] if affinity(*u).is_some() => grouping.get(u).filter(|k| aff.satisfied_by_split_on(k)).copied(),
+                [u] if affinity(*u).is_some() => {
+                    grouping.get(u).filter(|k| aff.satisfied_by_split_on(k)).copied()
+                }
                 _ => None,
             };
             match direct {
@@ -191,7 +198,13 @@ impl IGraph {
             let (nu, nv) = (count(u), count(v));
             if nv == 1 {
                 for i in 0..nu {
-                    edges.push(IEdge { from: endpoint(u, i), to: endpoint(v, 0), rate_bps: rate / nu as f64, dist: Distribution::All, pedge: e });
+                    edges.push(IEdge {
+                        from: endpoint(u, i),
+                        to: endpoint(v, 0),
+                        rate_bps: rate / nu as f64,
+                        dist: Distribution::All,
+                        pedge: e,
+                    });
                 }
             } else if direct_from.get(&v) == Some(&u) {
                 // Lay u's instances and v's on [0, 1) in equal pieces; u_i feeds the v_j it
@@ -203,7 +216,13 @@ impl IGraph {
                         let hi = ((i + 1) * nv).min((j + 1) * nu);
                         if hi > lo {
                             let share = (hi - lo) as f64 / (nu * nv) as f64;
-                            edges.push(IEdge { from: endpoint(u, i), to: endpoint(v, j), rate_bps: rate * share, dist: Distribution::Direct, pedge: e });
+                            edges.push(IEdge {
+                                from: endpoint(u, i),
+                                to: endpoint(v, j),
+                                rate_bps: rate * share,
+                                dist: Distribution::Direct,
+                                pedge: e,
+                            });
                         }
                     }
                 }
@@ -227,6 +246,16 @@ impl IGraph {
         Ok(IGraph { instances, edges, input_bps, grouping })
     }
 
+    /// The same iGraph with every rate and load multiplied by `k` (the input scaled by `k`,
+    /// instance counts unchanged).
+    pub fn scaled(&self, k: f64) -> IGraph {
+        let mut g = self.clone();
+        g.input_bps *= k;
+        g.instances.iter_mut().for_each(|i| i.load_bps *= k);
+        g.edges.iter_mut().for_each(|e| e.rate_bps *= k);
+        g
+    }
+
     /// Instances of the pGraph node `nf`, in replica order.
     pub fn instances_of(&self, nf: NodeIndex) -> Vec<usize> {
         (0..self.instances.len()).filter(|&i| self.instances[i].nf == nf).collect()
@@ -241,7 +270,13 @@ mod tests {
 
     const G: u64 = 1_000_000_000;
 
-    fn chain(a_aff: Affinity, b_aff: Affinity, bw: u64, a_rate: u64, b_rate: u64) -> (PGraph, NfCatalog) {
+    fn chain(
+        a_aff: Affinity,
+        b_aff: Affinity,
+        bw: u64,
+        a_rate: u64,
+        b_rate: u64,
+    ) -> (PGraph, NfCatalog) {
         let spec = PolicySpec {
             nodes: vec![
                 NodeSpec::Port { name: "in".into(), first: 0, last: 0 },
@@ -252,12 +287,26 @@ mod tests {
             pipelets: vec![PipeletSpec {
                 name: "p".into(),
                 class: vec![],
-                edges: vec![EdgeSpec::new("in", "a").bw(bw), EdgeSpec::new("a", "b").bw(bw), EdgeSpec::new("b", "out").bw(bw)],
+                edges: vec![
+                    EdgeSpec::new("in", "a").bw(bw),
+                    EdgeSpec::new("a", "b").bw(bw),
+                    EdgeSpec::new("b", "out").bw(bw),
+                ],
             }],
         };
         let cat = NfCatalog::new(&[
-            NfTypeSpec { name: "A".into(), per_core_bps: a_rate, affinity: a_aff, replicable: true },
-            NfTypeSpec { name: "B".into(), per_core_bps: b_rate, affinity: b_aff, replicable: true },
+            NfTypeSpec {
+                name: "A".into(),
+                per_core_bps: a_rate,
+                affinity: a_aff,
+                replicable: true,
+            },
+            NfTypeSpec {
+                name: "B".into(),
+                per_core_bps: b_rate,
+                affinity: b_aff,
+                replicable: true,
+            },
         ])
         .unwrap();
         (PGraph::merge(&spec).unwrap(), cat)
@@ -289,15 +338,26 @@ mod tests {
     fn a_flow_affinity_downstream_of_a_destination_split_gets_a_full_hash_mesh() {
         // Figure 4(b)/(c): A splits on the 5-tuple, B needs source-IP affinity. One source's
         // flows are spread over A's instances, so A's outputs must be rehashed for B.
-        let (pg, cat) = chain(Affinity::Key(AffinityKey::FIVE_TUPLE), Affinity::Key(AffinityKey::SRC_IP), 12 * G, 4 * G, 4 * G);
+        let (pg, cat) = chain(
+            Affinity::Key(AffinityKey::FIVE_TUPLE),
+            Affinity::Key(AffinityKey::SRC_IP),
+            12 * G,
+            4 * G,
+            4 * G,
+        );
         let ig = IGraph::build(&pg, &cat).unwrap();
-        let ab: Vec<&IEdge> = ig.edges.iter().filter(|e| pg.edge_ref(e.pedge).from == "a" && pg.edge_ref(e.pedge).to == "b").collect();
+        let ab: Vec<&IEdge> = ig
+            .edges
+            .iter()
+            .filter(|e| pg.edge_ref(e.pedge).from == "a" && pg.edge_ref(e.pedge).to == "b")
+            .collect();
         assert_eq!(ab.len(), 3 * 3);
         assert!(ab.iter().all(|e| e.dist == Distribution::Hash(AffinityKey::SRC_IP)));
         assert!(ab.iter().all(|e| (e.rate_bps - 12e9 / 9.0).abs() < 1.0));
         // Every B instance still receives a third of the traffic.
         for j in ig.instances_of(pg.node("b").unwrap()) {
-            let got: f64 = ab.iter().filter(|e| e.to == Endpoint::Instance(j)).map(|e| e.rate_bps).sum();
+            let got: f64 =
+                ab.iter().filter(|e| e.to == Endpoint::Instance(j)).map(|e| e.rate_bps).sum();
             assert!((got - 4e9).abs() < 1.0, "{got}");
         }
     }
@@ -305,14 +365,24 @@ mod tests {
     #[test]
     fn figure_4d_a_source_ip_split_feeds_flow_affinity_instances_directly() {
         // A groups by source IP, B needs the 5-tuple: A_i -> B_i, no mesh.
-        let (pg, cat) = chain(Affinity::Key(AffinityKey::SRC_IP), Affinity::Key(AffinityKey::FIVE_TUPLE), 12 * G, 4 * G, 4 * G);
+        let (pg, cat) = chain(
+            Affinity::Key(AffinityKey::SRC_IP),
+            Affinity::Key(AffinityKey::FIVE_TUPLE),
+            12 * G,
+            4 * G,
+            4 * G,
+        );
         let ig = IGraph::build(&pg, &cat).unwrap();
         let (a, b) = (pg.node("a").unwrap(), pg.node("b").unwrap());
-        let ab: Vec<&IEdge> = ig.edges.iter().filter(|e| pg.graph.edge_endpoints(e.pedge) == Some((a, b))).collect();
+        let ab: Vec<&IEdge> =
+            ig.edges.iter().filter(|e| pg.graph.edge_endpoints(e.pedge) == Some((a, b))).collect();
         assert_eq!(ab.len(), 3);
         let (ai, bi) = (ig.instances_of(a), ig.instances_of(b));
         for k in 0..3 {
-            assert_eq!((ab[k].from, ab[k].to), (Endpoint::Instance(ai[k]), Endpoint::Instance(bi[k])));
+            assert_eq!(
+                (ab[k].from, ab[k].to),
+                (Endpoint::Instance(ai[k]), Endpoint::Instance(bi[k]))
+            );
             assert_eq!(ab[k].dist, Distribution::Direct);
         }
         assert_eq!(ig.grouping[&b], AffinityKey::SRC_IP);
@@ -322,17 +392,26 @@ mod tests {
     fn direct_connections_with_unequal_counts_keep_every_instance_evenly_loaded() {
         // 12 Gbps: A at 4 Gbps/core -> 3 instances, B at 2.5 Gbps/core -> 5 instances. The
         // interval mapping needs at most 3 + 5 - 1 = 7 edges instead of 15.
-        let (pg, cat) = chain(Affinity::Key(AffinityKey::SRC_IP), Affinity::Key(AffinityKey::FIVE_TUPLE), 12 * G, 4 * G, 2_500_000_000);
+        let (pg, cat) = chain(
+            Affinity::Key(AffinityKey::SRC_IP),
+            Affinity::Key(AffinityKey::FIVE_TUPLE),
+            12 * G,
+            4 * G,
+            2_500_000_000,
+        );
         let ig = IGraph::build(&pg, &cat).unwrap();
         let (a, b) = (pg.node("a").unwrap(), pg.node("b").unwrap());
-        let ab: Vec<&IEdge> = ig.edges.iter().filter(|e| pg.graph.edge_endpoints(e.pedge) == Some((a, b))).collect();
+        let ab: Vec<&IEdge> =
+            ig.edges.iter().filter(|e| pg.graph.edge_endpoints(e.pedge) == Some((a, b))).collect();
         assert!(ab.len() <= 7, "{}", ab.len());
         for j in ig.instances_of(b) {
-            let got: f64 = ab.iter().filter(|e| e.to == Endpoint::Instance(j)).map(|e| e.rate_bps).sum();
+            let got: f64 =
+                ab.iter().filter(|e| e.to == Endpoint::Instance(j)).map(|e| e.rate_bps).sum();
             assert!((got - 12e9 / 5.0).abs() < 1.0, "{got}");
         }
         for i in ig.instances_of(a) {
-            let sent: f64 = ab.iter().filter(|e| e.from == Endpoint::Instance(i)).map(|e| e.rate_bps).sum();
+            let sent: f64 =
+                ab.iter().filter(|e| e.from == Endpoint::Instance(i)).map(|e| e.rate_bps).sum();
             assert!((sent - 4e9).abs() < 1.0, "{sent}");
         }
     }

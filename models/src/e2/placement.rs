@@ -91,19 +91,20 @@ impl Net {
         REL_EPS * self.total.max(1.0)
     }
 
-    /// NIC (in, out) of server `s`; edges to unplaced instances are not counted.
+    /// NIC (in, out) of server `s`. Edges to unplaced instances count as crossing (they may
+    /// end up elsewhere), so the value never grows as the others are placed.
     fn nic(&self, server_of: &[usize], members: &[usize], s: usize) -> (f64, f64) {
         let (mut i, mut o) = (0.0, 0.0);
         for &x in members {
             i += self.port_in[x];
             o += self.port_out[x];
             for &(y, r) in &self.in_adj[x] {
-                if server_of[y] != s && server_of[y] != UNPLACED {
+                if server_of[y] != s {
                     i += r;
                 }
             }
             for &(y, r) in &self.out_adj[x] {
-                if server_of[y] != s && server_of[y] != UNPLACED {
+                if server_of[y] != s {
                     o += r;
                 }
             }
@@ -132,7 +133,12 @@ pub fn inter_server_traffic(ig: &IGraph, p: &Placement) -> f64 {
 
 /// The ways `p` breaks the limits: `(server, cores used, nic in, nic out)` over the limits.
 /// Empty = valid. NIC limits are checked only with `check_nic`.
-pub fn violations(ig: &IGraph, rack: &Rack, p: &Placement, check_nic: bool) -> Vec<(usize, usize, f64, f64)> {
+pub fn violations(
+    ig: &IGraph,
+    rack: &Rack,
+    p: &Placement,
+    check_nic: bool,
+) -> Vec<(usize, usize, f64, f64)> {
     let net = Net::new(ig);
     let members = members_of(&p.server_of, rack.servers);
     let cap = rack.nic.0 as f64;
@@ -159,14 +165,17 @@ fn members_of(server_of: &[usize], servers: usize) -> Vec<Vec<usize>> {
 
 fn check_total(ig: &IGraph, rack: &Rack) -> Result<(), PlacementError> {
     if ig.instances.len() > rack.total_nf_cores() {
-        return Err(PlacementError::TooManyInstances { instances: ig.instances.len(), cores: rack.total_nf_cores() });
+        return Err(PlacementError::TooManyInstances {
+            instances: ig.instances.len(),
+            cores: rack.total_nf_cores(),
+        });
     }
     Ok(())
 }
 
-/// Depth-first order of the iGraph from the switch ports (edges in iGraph order), then any
-/// instance not reached, by index.
-pub fn dfs_order(ig: &IGraph) -> Vec<usize> {
+/// Depth-first order of the iGraph from `root` if given, else from the switch ports (edges in
+/// iGraph order), then any instance not reached, by index.
+pub fn dfs_order(ig: &IGraph, root: Option<usize>) -> Vec<usize> {
     let n = ig.instances.len();
     let mut succ = vec![vec![]; n];
     let mut roots = vec![];
@@ -179,7 +188,7 @@ pub fn dfs_order(ig: &IGraph) -> Vec<usize> {
     }
     let mut seen = vec![false; n];
     let mut order = Vec::with_capacity(n);
-    let starts: Vec<usize> = roots.into_iter().chain(0..n).collect();
+    let starts: Vec<usize> = root.into_iter().chain(roots).chain(0..n).collect();
     for r in starts {
         if seen[r] {
             continue;
@@ -200,15 +209,28 @@ pub fn dfs_order(ig: &IGraph) -> Vec<usize> {
 
 /// "Packing": "greedily packs nodes onto servers while traversing the iGraph depth-first".
 /// Each instance goes to the current server if it has a free core (and, with `enforce_nic`,
-/// its NIC and its neighbours' stay within limits counting the instances placed so far);
-/// otherwise to the next server that can take it.
-pub fn place_packing(ig: &IGraph, rack: &Rack, enforce_nic: bool) -> Result<Placement, PlacementError> {
+/// that server's NIC stays within its rate counting every edge to an instance not on it,
+/// placed or not, as crossing); otherwise to the next server that can take it.
+pub fn place_packing(
+    ig: &IGraph,
+    rack: &Rack,
+    enforce_nic: bool,
+) -> Result<Placement, PlacementError> {
+    pack_in_order(ig, rack, enforce_nic, &dfs_order(ig, None))
+}
+
+fn pack_in_order(
+    ig: &IGraph,
+    rack: &Rack,
+    enforce_nic: bool,
+    order: &[usize],
+) -> Result<Placement, PlacementError> {
     check_total(ig, rack)?;
     let net = Net::new(ig);
     let mut server_of = vec![UNPLACED; net.n];
     let mut members = vec![vec![]; rack.servers];
     let mut cur = 0;
-    for x in dfs_order(ig) {
+    for &x in order {
         let mut placed = false;
         for k in 0..rack.servers {
             let s = (cur + k) % rack.servers;
@@ -217,7 +239,8 @@ pub fn place_packing(ig: &IGraph, rack: &Rack, enforce_nic: bool) -> Result<Plac
             }
             server_of[x] = s;
             members[s].push(x);
-            if !enforce_nic || nic_ok_around(&net, rack, &server_of, &members, x) {
+            // Edges to unplaced instances count as crossing, so only `s`'s NIC can grow.
+            if !enforce_nic || nic_ok(&net, rack, &server_of, &members[s], s) {
                 cur = s;
                 placed = true;
                 break;
@@ -233,8 +256,15 @@ pub fn place_packing(ig: &IGraph, rack: &Rack, enforce_nic: bool) -> Result<Plac
 }
 
 /// NICs of `x`'s server and of every server holding a neighbour of `x` are within limits.
-fn nic_ok_around(net: &Net, rack: &Rack, server_of: &[usize], members: &[Vec<usize>], x: usize) -> bool {
-    let mut servers: Vec<usize> = net.und[x].iter().map(|&(y, _)| server_of[y]).filter(|&s| s != UNPLACED).collect();
+fn nic_ok_around(
+    net: &Net,
+    rack: &Rack,
+    server_of: &[usize],
+    members: &[Vec<usize>],
+    x: usize,
+) -> bool {
+    let mut servers: Vec<usize> =
+        net.und[x].iter().map(|&(y, _)| server_of[y]).filter(|&s| s != UNPLACED).collect();
     servers.push(server_of[x]);
     servers.sort_unstable();
     servers.dedup();
@@ -270,11 +300,14 @@ pub struct SearchLimits {
     pub kl_passes: usize,
     /// A pass ends after this many tentative swaps without a new best prefix.
     pub pass_patience: usize,
+    /// iGraphs with at most this many instances are also searched from the depth-first
+    /// packing rooted at every instance (ours).
+    pub restart_below: usize,
 }
 
 impl Default for SearchLimits {
     fn default() -> Self {
-        SearchLimits { kl_passes: 4, pass_patience: 24 }
+        SearchLimits { kl_passes: 4, pass_patience: 24, restart_below: 16 }
     }
 }
 
@@ -330,7 +363,10 @@ impl<'a> Search<'a> {
             self.conn[z * s + a] -= w;
             self.conn[z * s + to] += w;
         }
-        let pos = self.members[a].iter().position(|&m| m == x).expect("invariant: x is a member of its server");
+        let pos = self.members[a]
+            .iter()
+            .position(|&m| m == x)
+            .expect("invariant: x is a member of its server");
         self.members[a].swap_remove(pos);
         self.members[to].push(x);
         self.server_of[x] = to;
@@ -359,7 +395,9 @@ impl<'a> Search<'a> {
         }
         let a = self.server_of[sw.x];
         self.apply(sw);
-        let ok = [a, sw.to].iter().all(|&s| nic_ok(self.net, self.rack, &self.server_of, &self.members[s], s));
+        let ok = [a, sw.to]
+            .iter()
+            .all(|&s| nic_ok(self.net, self.rack, &self.server_of, &self.members[s], s));
         self.undo(sw, a);
         ok
     }
@@ -404,15 +442,19 @@ impl<'a> Search<'a> {
     /// The valid candidate with the largest gain (ties: first enumerated).
     fn best(&mut self, locked: &[bool], only_positive: bool, eps: f64) -> Option<Swap> {
         let mut cands = self.candidates(locked, only_positive, eps);
-        if !self.enforce_nic {
-            return cands.into_iter().fold(None, |b: Option<Swap>, c| match b {
-                Some(b) if b.gain >= c.gain => Some(b),
-                _ => Some(c),
-            });
+        let top = cands.iter().copied().fold(None, |b: Option<Swap>, c| match b {
+            Some(b) if b.gain >= c.gain => Some(b),
+            _ => Some(c),
+        });
+        match top {
+            None => return None,
+            Some(t) if self.valid_after(t) => return Some(t),
+            Some(_) => {}
         }
-        // Stable sort: ties keep enumeration order.
+        // The best breaks a NIC limit: try the others in order of gain (a stable sort, so
+        // ties keep enumeration order).
         cands.sort_by(|p, q| q.gain.total_cmp(&p.gain));
-        cands.into_iter().find(|&c| self.valid_after(c))
+        cands.into_iter().skip(1).find(|&c| self.valid_after(c))
     }
 }
 
@@ -426,11 +468,41 @@ impl<'a> Search<'a> {
 /// classic heuristic for unbalanced partitions. After the greedy descent, classic
 /// Kernighan-Lin passes ([`SearchLimits`]) escape some of its local optima; each pass keeps
 /// only an improving prefix, so the cut never grows.
-pub fn place_e2(ig: &IGraph, rack: &Rack, enforce_nic: bool, limits: SearchLimits) -> Result<Placement, PlacementError> {
-    let start = place_packing(ig, rack, enforce_nic)?;
+pub fn place_e2(
+    ig: &IGraph,
+    rack: &Rack,
+    enforce_nic: bool,
+    limits: SearchLimits,
+) -> Result<Placement, PlacementError> {
     let net = Net::new(ig);
+    let first = place_packing(ig, rack, enforce_nic)?;
+    let mut best = search_from(&net, rack, enforce_nic, limits, first);
+    // Restarts (ours): on small iGraphs, also from the depth-first packing rooted at each
+    // instance; the lowest cut wins (ties: the earliest start).
+    if net.n <= limits.restart_below {
+        let mut best_cut = net.cut(&best.server_of);
+        for root in 0..net.n {
+            let order = dfs_order(ig, Some(root));
+            let Ok(start) = pack_in_order(ig, rack, enforce_nic, &order) else { continue };
+            let p = search_from(&net, rack, enforce_nic, limits, start);
+            let c = net.cut(&p.server_of);
+            if c < best_cut - net.eps() {
+                (best, best_cut) = (p, c);
+            }
+        }
+    }
+    Ok(best)
+}
+
+fn search_from(
+    net: &Net,
+    rack: &Rack,
+    enforce_nic: bool,
+    limits: SearchLimits,
+    start: Placement,
+) -> Placement {
     let eps = net.eps();
-    let mut st = Search::new(&net, rack, enforce_nic, start.server_of);
+    let mut st = Search::new(net, rack, enforce_nic, start.server_of);
     let none_locked = vec![false; net.n];
     // The paper's greedy descent.
     while let Some(sw) = st.best(&none_locked, true, eps) {
@@ -467,7 +539,7 @@ pub fn place_e2(ig: &IGraph, rack: &Rack, enforce_nic: bool, limits: SearchLimit
             st.apply(sw);
         }
     }
-    Ok(Placement { server_of: st.server_of })
+    Placement { server_of: st.server_of }
 }
 
 /// Incremental placement (section 5.1): "we consider all possible partitions where the new
@@ -477,7 +549,12 @@ pub fn place_e2(ig: &IGraph, rack: &Rack, enforce_nic: bool, limits: SearchLimit
 ///
 /// `p` places every instance of `ig` but the last, which is the new one. Returns its server
 /// (ties: the lowest index) and extends `p`.
-pub fn place_incremental(ig: &IGraph, rack: &Rack, p: &mut Placement, enforce_nic: bool) -> Result<usize, PlacementError> {
+pub fn place_incremental(
+    ig: &IGraph,
+    rack: &Rack,
+    p: &mut Placement,
+    enforce_nic: bool,
+) -> Result<usize, PlacementError> {
     let new = ig.instances.len() - 1;
     assert_eq!(p.server_of.len(), new, "invariant: the placement lacks exactly the new instance");
     let net = Net::new(ig);
@@ -505,7 +582,8 @@ pub fn place_incremental(ig: &IGraph, rack: &Rack, p: &mut Placement, enforce_ni
         }
         best = Some(s);
     }
-    let s = best.ok_or_else(|| PlacementError::DoesNotFit { instance: ig.instances[new].name.clone() })?;
+    let s = best
+        .ok_or_else(|| PlacementError::DoesNotFit { instance: ig.instances[new].name.clone() })?;
     p.server_of.push(s);
     Ok(s)
 }
@@ -520,7 +598,9 @@ pub fn brute_force_min_cut(ig: &IGraph, rack: &Rack, enforce_nic: bool) -> Optio
     let mut best: Option<f64> = None;
     loop {
         let members = members_of(&server_of, rack.servers);
-        let ok = members.iter().enumerate().all(|(s, m)| m.len() <= rack.nf_cores && (!enforce_nic || nic_ok(&net, rack, &server_of, m, s)));
+        let ok = members.iter().enumerate().all(|(s, m)| {
+            m.len() <= rack.nf_cores && (!enforce_nic || nic_ok(&net, rack, &server_of, m, s))
+        });
         if ok {
             let c = net.cut(&server_of);
             if best.is_none_or(|b| c < b) {

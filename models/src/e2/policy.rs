@@ -28,10 +28,18 @@ pub struct CondSpec {
 
 impl CondSpec {
     pub fn is_in(attr: &str, values: &[&str]) -> Self {
-        CondSpec { attr: attr.into(), is_in: true, values: values.iter().map(|v| (*v).into()).collect() }
+        CondSpec {
+            attr: attr.into(),
+            is_in: true,
+            values: values.iter().map(|v| (*v).into()).collect(),
+        }
     }
     pub fn not_in(attr: &str, values: &[&str]) -> Self {
-        CondSpec { attr: attr.into(), is_in: false, values: values.iter().map(|v| (*v).into()).collect() }
+        CondSpec {
+            attr: attr.into(),
+            is_in: false,
+            values: values.iter().map(|v| (*v).into()).collect(),
+        }
     }
 }
 
@@ -58,7 +66,13 @@ pub struct EdgeSpec {
 
 impl EdgeSpec {
     pub fn new(from: &str, to: &str) -> Self {
-        EdgeSpec { from: from.into(), to: to.into(), filter_out: vec![], bw_bps: None, filter_in: None }
+        EdgeSpec {
+            from: from.into(),
+            to: to.into(),
+            filter_out: vec![],
+            bw_bps: None,
+            filter_in: None,
+        }
     }
     pub fn filter(mut self, c: CondSpec) -> Self {
         self.filter_out.push(c);
@@ -189,7 +203,8 @@ pub fn covers_everything(filters: &[&Filter], limit: u64) -> Option<bool> {
     }
     let mut idx = vec![0usize; axes.len()];
     loop {
-        let point: BTreeMap<&str, Option<&str>> = axes.iter().zip(&idx).map(|((k, vs), &i)| (*k, vs[i])).collect();
+        let point: BTreeMap<&str, Option<&str>> =
+            axes.iter().zip(&idx).map(|((k, vs), &i)| (*k, vs[i])).collect();
         if !filters.iter().any(|f| f.admits(&point)) {
             return Some(false);
         }
@@ -294,10 +309,16 @@ impl PGraph {
         let mut by_name: BTreeMap<String, NodeIndex> = BTreeMap::new();
         for n in &spec.nodes {
             let (name, kind) = match n {
-                NodeSpec::Nf { name, nf_type } => (name, PNodeKind::Nf { nf_type: nf_type.clone() }),
+                NodeSpec::Nf { name, nf_type } => {
+                    (name, PNodeKind::Nf { nf_type: nf_type.clone() })
+                }
                 NodeSpec::Port { name, first, last } => {
                     if first > last {
-                        return Err(PolicyError::BadPortRange { name: name.clone(), first: *first, last: *last });
+                        return Err(PolicyError::BadPortRange {
+                            name: name.clone(),
+                            first: *first,
+                            last: *last,
+                        });
                     }
                     (name, PNodeKind::Port { first: *first, last: *last })
                 }
@@ -317,9 +338,17 @@ impl PGraph {
             let mut local: DiGraph<(), ()> = DiGraph::new();
             let mut local_ix: BTreeMap<NodeIndex, NodeIndex> = BTreeMap::new();
             for (ei, e) in p.edges.iter().enumerate() {
-                let eref = || EdgeRef { pipelet: p.name.clone(), index: ei, from: e.from.clone(), to: e.to.clone() };
+                let eref = || EdgeRef {
+                    pipelet: p.name.clone(),
+                    index: ei,
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                };
                 let look = |name: &str| {
-                    by_name.get(name).copied().ok_or_else(|| PolicyError::UnknownNode { edge: eref(), name: name.into() })
+                    by_name
+                        .get(name)
+                        .copied()
+                        .ok_or_else(|| PolicyError::UnknownNode { edge: eref(), name: name.into() })
                 };
                 let (a, b) = (look(&e.from)?, look(&e.to)?);
                 if a == drop {
@@ -347,8 +376,10 @@ impl PGraph {
                 return Err(PolicyError::Cycle { pipelet: p.name.clone(), node });
             }
         }
-        let mut pg = PGraph { graph, pipelet_names: spec.pipelets.iter().map(|p| p.name.clone()).collect() };
-        let classes: Vec<Filter> = spec.pipelets.iter().map(|p| Filter::from_conds(&p.class)).collect();
+        let mut pg =
+            PGraph { graph, pipelet_names: spec.pipelets.iter().map(|p| p.name.clone()).collect() };
+        let classes: Vec<Filter> =
+            spec.pipelets.iter().map(|p| Filter::from_conds(&p.class)).collect();
         pg.check_and_disambiguate(&classes)?;
         Ok(pg)
     }
@@ -369,7 +400,8 @@ impl PGraph {
     }
 
     fn out_edges(&self, n: NodeIndex) -> Vec<EdgeIndex> {
-        let mut v: Vec<EdgeIndex> = self.graph.edges(n).map(|e| petgraph::visit::EdgeRef::id(&e)).collect();
+        let mut v: Vec<EdgeIndex> =
+            self.graph.edges(n).map(|e| petgraph::visit::EdgeRef::id(&e)).collect();
         v.sort();
         v
     }
@@ -407,8 +439,14 @@ impl PGraph {
                 let fs: Vec<&Filter> = es.iter().map(|&e| &self.graph[e].filter).collect();
                 match covers_everything(&fs, COVERAGE_GRID_LIMIT) {
                     Some(true) => {}
-                    Some(false) => return Err(PolicyError::NoDestination { node: self.graph[n].name.clone() }),
-                    None => return Err(PolicyError::CoverageTooLarge { node: self.graph[n].name.clone() }),
+                    Some(false) => {
+                        return Err(PolicyError::NoDestination { node: self.graph[n].name.clone() })
+                    }
+                    None => {
+                        return Err(PolicyError::CoverageTooLarge {
+                            node: self.graph[n].name.clone(),
+                        })
+                    }
                 }
             }
             // "If a packet has more than one possible destination, E2 first attempts to remedy
@@ -433,7 +471,8 @@ impl PGraph {
             // "If E2 is unable to automatically resolve ambiguity, it returns an error"
             let left = self.overlapping(n);
             if !left.is_empty() {
-                let pairs = left.into_iter().map(|(a, b)| (self.edge_ref(a), self.edge_ref(b))).collect();
+                let pairs =
+                    left.into_iter().map(|(a, b)| (self.edge_ref(a), self.edge_ref(b))).collect();
                 return Err(PolicyError::Ambiguous { node: self.graph[n].name.clone(), pairs });
             }
         }
@@ -473,7 +512,9 @@ mod tests {
                         EdgeSpec::new("p", "n").filter(n("dst_net", &["my_net"])),
                         EdgeSpec::new("p", DROP).filter(c("dst_net", &["my_net"])),
                         EdgeSpec::new("n", "f"),
-                        EdgeSpec::new("f", "ext").filter(c("FW.safe", &["true"])).filter(n("dst_net", &["wan_net"])),
+                        EdgeSpec::new("f", "ext")
+                            .filter(c("FW.safe", &["true"]))
+                            .filter(n("dst_net", &["wan_net"])),
                         EdgeSpec::new("f", DROP).filter(n("FW.safe", &["true"])),
                     ],
                 },
@@ -482,9 +523,15 @@ mod tests {
                     class: vec![c("in_port", &["ext"])],
                     edges: vec![
                         EdgeSpec::new("ext", "f"),
-                        EdgeSpec::new("f", "n").filter(c("FW.safe", &["true"])).filter(c("dst_net", &["wan_net"])),
-                        EdgeSpec::new("n", "p").filter(c("src_port", &["80"])).filter(c("dst_net", &["my_net"])),
-                        EdgeSpec::new("n", "int").filter(n("src_port", &["80"])).filter(c("dst_net", &["my_net"])),
+                        EdgeSpec::new("f", "n")
+                            .filter(c("FW.safe", &["true"]))
+                            .filter(c("dst_net", &["wan_net"])),
+                        EdgeSpec::new("n", "p")
+                            .filter(c("src_port", &["80"]))
+                            .filter(c("dst_net", &["my_net"])),
+                        EdgeSpec::new("n", "int")
+                            .filter(n("src_port", &["80"]))
+                            .filter(c("dst_net", &["my_net"])),
                         EdgeSpec::new("n", DROP).filter(n("dst_net", &["my_net"])),
                         EdgeSpec::new("p", "int").filter(c("dst_net", &["my_net"])),
                     ],
@@ -502,7 +549,10 @@ mod tests {
         let n = pg.node("n").unwrap();
         let nf = pg.graph.edges_connecting(n, pg.node("f").unwrap()).next().unwrap();
         assert!(nf.weight().disambiguated);
-        assert!(!nf.weight().filter.intersects(&Filter::from_conds(&[CondSpec::is_in("in_port", &["ext"])])));
+        assert!(!nf
+            .weight()
+            .filter
+            .intersects(&Filter::from_conds(&[CondSpec::is_in("in_port", &["ext"])])));
         // Edges leaving the proxy overlap too (p -> int, p -> Drop on dst_net=my_net).
         let p = pg.node("p").unwrap();
         assert!(pg.graph.edges(p).any(|e| e.weight().disambiguated));
@@ -515,7 +565,12 @@ mod tests {
     fn overlapping_edges_of_one_pipelet_are_reported_by_name() {
         let c = CondSpec::is_in;
         let spec = PolicySpec {
-            nodes: vec![nf("ids", "IDS"), nf("web", "Cache"), nf("mon", "Monitor"), NodeSpec::Port { name: "in".into(), first: 0, last: 0 }],
+            nodes: vec![
+                nf("ids", "IDS"),
+                nf("web", "Cache"),
+                nf("mon", "Monitor"),
+                NodeSpec::Port { name: "in".into(), first: 0, last: 0 },
+            ],
             pipelets: vec![PipeletSpec {
                 name: "fig2".into(),
                 class: vec![],
@@ -542,21 +597,36 @@ mod tests {
     fn a_node_whose_filters_do_not_cover_everything_is_rejected() {
         let c = CondSpec::is_in;
         let spec = PolicySpec {
-            nodes: vec![nf("ids", "IDS"), nf("web", "Cache"), NodeSpec::Port { name: "in".into(), first: 0, last: 0 }],
+            nodes: vec![
+                nf("ids", "IDS"),
+                nf("web", "Cache"),
+                NodeSpec::Port { name: "in".into(), first: 0, last: 0 },
+            ],
             pipelets: vec![PipeletSpec {
                 name: "p".into(),
                 class: vec![],
-                edges: vec![EdgeSpec::new("in", "ids"), EdgeSpec::new("ids", "web").filter(c("dst_port", &["80"])), EdgeSpec::new("web", DROP)],
+                edges: vec![
+                    EdgeSpec::new("in", "ids"),
+                    EdgeSpec::new("ids", "web").filter(c("dst_port", &["80"])),
+                    EdgeSpec::new("web", DROP),
+                ],
             }],
         };
-        assert_eq!(PGraph::merge(&spec).unwrap_err(), PolicyError::NoDestination { node: "ids".into() });
+        assert_eq!(
+            PGraph::merge(&spec).unwrap_err(),
+            PolicyError::NoDestination { node: "ids".into() }
+        );
     }
 
     #[test]
     fn a_cycle_inside_one_pipelet_is_rejected() {
         let spec = PolicySpec {
             nodes: vec![nf("a", "A"), nf("b", "B")],
-            pipelets: vec![PipeletSpec { name: "p".into(), class: vec![], edges: vec![EdgeSpec::new("a", "b"), EdgeSpec::new("b", "a")] }],
+            pipelets: vec![PipeletSpec {
+                name: "p".into(),
+                class: vec![],
+                edges: vec![EdgeSpec::new("a", "b"), EdgeSpec::new("b", "a")],
+            }],
         };
         assert!(matches!(PGraph::merge(&spec).unwrap_err(), PolicyError::Cycle { .. }));
     }
