@@ -18,8 +18,10 @@
 //!   weights uniform on [0.25, 1) normalised, by disjoint, covering filters
 //!   (`branch in {j}` / `branch not in {...}`), so the ambiguity check passes.
 //! - **Traffic** (*ours*): the largest input (at most the 24 external ports' 240 Gbps) whose
-//!   sized iGraph fits the rack's 360 NF cores, so the cluster is full and placement decides
-//!   how much of it the links let through. Every edge is annotated with its rate at that input.
+//!   sized iGraph fits in [`FIG9_FILL`] = half of the rack's 360 NF cores, so that placement
+//!   has room to choose and the links, not the cores, decide. Every edge is annotated with
+//!   its rate at that input. (With the rack full, seeds 1-5 give E2/Random 2.76 on the chain
+//!   and 1.44 on the random graph: nobody has room to move.)
 //! - **Placement**: Random and Packing look at cores only, as the strawmen are described.
 //!   E2 keeps NICs within their rate (section 2: "E2 must avoid over-booking the CPU and NIC
 //!   resources at the servers"): [`place_e2_for_throughput`] asks the local search for a
