@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod controller;
+pub mod e2;
 pub mod fxhash;
 pub mod host;
 pub mod nf;

@@ -1,0 +1,67 @@
+//! # E2 (Palkar et al., SOSP 2015): policy, sizing, the iGraph, placement, Figure 9
+//!
+//! The algorithmic core of E2's control plane (sections 3-5, 7.2 and the appendix). Pure
+//! functions over plain data; no time, no I/O.
+//!
+//! ```text
+//!  PolicySpec ──PGraph::merge──► PGraph ──IGraph::build(NfCatalog)──► IGraph ──place_*(Rack)──► Placement
+//!  (pipelets)   (union, ambiguity       (sizing: instances per NF,          (E2 local search,     │
+//!                check, disambiguation)  affinity-respecting splits,         Random, Packing,      ▼
+//!                                        Figure 4(d) direct connections)     incremental)  max_throughput
+//! ```
+//!
+//! - **Inputs**: a [`policy::PolicySpec`] (nodes, pipelets with traffic classes, edges with
+//!   filters and optional bandwidth), [`hardware::NfTypeSpec`]s (per-core rate, affinity,
+//!   replicable) and a [`hardware::RackSpec`] (servers, cores, NICs, ports, flow table, rule
+//!   update latencies; [`hardware::RackSpec::e2_rack`] is section 7.2's rack).
+//! - **Outputs**: the pGraph (or the offending edges), the sized iGraph, a placement, the
+//!   maximum throughput and its bottleneck, and [`fig9::fig9`]'s series.
+//! - **Invariants**: every placement uses at most `nf_cores` instances per server; E2's and
+//!   Packing's, with `enforce_nic`, keep every NIC within its rate at the load estimate; the
+//!   local search never increases the inter-server traffic of its starting packing; every
+//!   result depends only on its inputs and seeds (no hash-map order reaches an output).
+//!
+//! Scenario files (to be parsed in `scenarios/src/spec/`; one TOML table per `*Spec`):
+//!
+//! ```toml
+//! [[e2.nf_type]]
+//! name = "FW"
+//! per_core_bps = "3Gbps"
+//! affinity = "5-tuple"   # or "none", or { src_prefix = 24, dst_prefix = 0, src_port = false, dst_port = false, proto = false }
+//! replicable = true
+//!
+//! [[e2.node]]            # NodeSpec::Nf
+//! name = "f"
+//! nf_type = "FW"
+//! [[e2.node]]            # NodeSpec::Port
+//! name = "int"
+//! ports = [0, 7]
+//!
+//! [[e2.pipelet]]
+//! name = "outbound"
+//! class = [{ attr = "in_port", in = ["int"] }]
+//! edges = [
+//!   { from = "int", to = "p", filter = [{ attr = "dst_port", in = ["80"] }], bw = "2Gbps" },
+//!   { from = "int", to = "n", filter = [{ attr = "dst_port", not_in = ["80"] }] },
+//!   { from = "f", to = "Drop", filter = [{ attr = "FW.safe", not_in = ["true"] }], filter_in = "prio0" },
+//! ]
+//!
+//! [e2.rack]              # RackSpec; omitted fields take RackSpec::e2_rack()'s values
+//! servers = 24
+//! cores_per_server = 16
+//! reserved_cores = 1
+//! nic = "10Gbps"
+//! external_ports = 24
+//! port = "10Gbps"
+//! flow_table_entries = 2048
+//! ```
+//!
+//! Not here (later work on this module): migration avoidance in the simulator, dynamic
+//! scaling, `nftwin reproduce e2`.
+
+pub mod fig9;
+pub mod hardware;
+pub mod igraph;
+pub mod placement;
+pub mod policy;
+pub mod throughput;
