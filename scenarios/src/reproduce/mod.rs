@@ -241,7 +241,7 @@ pub fn manifest_json(
          \"target\": {},\n  \"quick\": {},\n  \"figures\": [\n    {}\n  ],\n  \"files\": [{}]\n}}\n",
         json_str(env!("CARGO_PKG_VERSION")),
         json_str(option_env!("NFTWIN_GIT_REVISION").unwrap_or("unknown")),
-        json_str("reproduce"),
+        json_str(&format!("nftwin reproduce {}{}", target.name, if quick { " --quick" } else { "" })),
         json_str(target.name),
         quick,
         figures.join(",\n    "),

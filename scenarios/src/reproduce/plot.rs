@@ -122,7 +122,7 @@ type DrawResult = Result<(), Box<dyn std::error::Error>>;
 fn draw(fig: &Figure, rgb: &mut [u8]) -> DrawResult {
     let root = BitMapBackend::with_buffer(rgb, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
-    let body = root.titled(&fig.title, (FONT, 22))?;
+    let body = root.margin(8, 0, 0, 0).titled(&fig.title, (FONT, 22))?;
     let mut metrics: Vec<&str> = fig.metrics.iter().map(String::as_str).collect();
     metrics.retain(|m| fig.rows.iter().any(|r| r.metric == *m));
     let panels: Vec<(Option<&str>, &str)> = if metrics.len() > 1 {
@@ -274,8 +274,78 @@ fn bars(fig: &Panel<'_>, curves: &[Curve], root: &Area<'_>) -> DrawResult {
     }
     let style = TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
     for (i, cat) in cats.iter().enumerate() {
+        // `backend_coord` is in image pixels, `root.draw` in the panel's own.
         let (px, py) = chart.backend_coord(&(i as f64, y_lo));
-        root.draw(&Text::new(cat.to_string(), (px, py + 8), style.clone()))?;
+        let (ox, oy) = root.get_base_pixel();
+        root.draw(&Text::new(cat.to_string(), (px - ox, py - oy + 8), style.clone()))?;
     }
     legend(&mut chart)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(series: &str, x: &str, metric: &str, value: f64, stderr: f64) -> TidyRow {
+        TidyRow {
+            figure: "t/f".into(),
+            series: series.into(),
+            x_name: "x".into(),
+            x: x.into(),
+            metric: metric.into(),
+            value,
+            stderr,
+            runs: 3,
+        }
+    }
+
+    fn figure(plot: PlotKind, rows: Vec<TidyRow>) -> Figure {
+        Figure {
+            id: "t/f".into(),
+            title: "a title".into(),
+            x_label: "x".into(),
+            y_label: "y (ms)".into(),
+            plot,
+            metrics: vec!["a_ms".into(), "b_pkts".into()],
+            rows,
+        }
+    }
+
+    fn is_png(bytes: &[u8]) -> bool {
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+    }
+
+    #[test]
+    fn the_same_figure_gives_the_same_bytes() {
+        let rows = vec![
+            row("s", "0.1", "a_ms", 1.0, 0.1),
+            row("s", "0.5", "a_ms", 2.0, 0.2),
+            row("s", "0.1", "b_pkts", 100.0, 0.0),
+            row("t", "0.5", "b_pkts", 300.0, 10.0),
+        ];
+        let a = render_png(&figure(PlotKind::Lines, rows.clone()));
+        let b = render_png(&figure(PlotKind::Lines, rows));
+        assert!(is_png(&a));
+        assert!(a == b);
+    }
+
+    #[test]
+    fn a_figure_with_no_rows_or_odd_values_still_renders() {
+        assert!(is_png(&render_png(&figure(PlotKind::Lines, vec![]))));
+        assert!(is_png(&render_png(&figure(PlotKind::Bars, vec![]))));
+        let odd = vec![
+            row("s", "low", "a_ms", f64::NAN, 0.0),
+            row("s", "high", "a_ms", -2.0, f64::INFINITY),
+        ];
+        // Lines over a non-numeric x fall back to bars.
+        assert!(is_png(&render_png(&figure(PlotKind::Lines, odd))));
+    }
+
+    #[test]
+    fn ticks_drop_needless_decimals() {
+        assert_eq!(tick(&6000.0), "6000");
+        assert_eq!(tick(&0.5), "0.5");
+        assert_eq!(tick(&0.125), "0.125");
+        assert_eq!(tick(&-1.0), "-1");
+    }
 }
