@@ -12,7 +12,7 @@ use scenarios::reproduce::{self, FigureSpec};
 
 #[derive(Debug, Args)]
 pub struct ReproduceArgs {
-    /// Targets to regenerate (`all` for every one): baseline.
+    /// Targets to regenerate, or `all` (docs/reproduction.md; a wrong name lists the known ones).
     #[arg(required = true, value_name = "TARGET")]
     pub targets: Vec<String>,
     /// Fewer seeds and shorter runs (same figures and x values), for CI and a first look.
