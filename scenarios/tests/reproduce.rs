@@ -60,6 +60,9 @@ fn baseline_quick_writes_tidy_csvs_pngs_and_a_manifest_identical_for_any_jobs() 
     for (dir, jobs) in [(&one, "1"), (&two, "2")] {
         let o = reproduce(&["baseline", "--quick", "--jobs", jobs], dir);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // The progress bar draws only on a terminal.
+        assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("baseline/move-duration"));
     }
     let dir = one.join("baseline");
 
