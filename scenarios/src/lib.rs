@@ -12,6 +12,7 @@ pub mod config;
 pub mod driver;
 pub mod output;
 pub mod progress;
+pub mod reproduce;
 pub mod spec;
 pub mod sweep;
 pub mod testkit;

@@ -27,6 +27,8 @@ enum Command {
     Workload(cli::workload::WorkloadArgs),
     /// Check scenario files; errors name file:line:col and the fix (`nftwin validate FILE...`).
     Validate(cli::validate::ValidateArgs),
+    /// Regenerate the papers' figures: CSVs, PNG plots and a manifest per target.
+    Reproduce(cli::reproduce::ReproduceArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => done(cli::bench::run(a)),
         Command::Workload(a) => done(cli::workload::run(a)),
         Command::Validate(a) => done(cli::validate::run(a)),
+        Command::Reproduce(a) => done(cli::reproduce::run(a)),
     };
     match result {
         Ok(code) => code,

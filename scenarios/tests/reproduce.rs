@@ -1,0 +1,135 @@
+//! `nftwin reproduce` as a user runs it: the files of a target, their contents, determinism
+//! across `--jobs`, and the error for an unknown target.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use scenarios::output::TIDY_HEADER;
+
+const FIGURES: [&str; 2] = ["baseline-lost-updates", "baseline-move-duration"];
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("nftwin-repro-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn reproduce(args: &[&str], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nftwin"))
+        .arg("reproduce")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+/// One parsed data line of a tidy CSV (no field of the baseline holds a comma).
+struct Row {
+    figure: String,
+    x: f64,
+    metric: String,
+    value: f64,
+    stderr: f64,
+    runs: usize,
+}
+
+fn rows(csv: &str) -> Vec<Row> {
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some(TIDY_HEADER));
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 8, "{l}");
+            Row {
+                figure: f[0].into(),
+                x: f[3].parse().unwrap_or(f64::NAN),
+                metric: f[4].into(),
+                value: f[5].parse().unwrap(),
+                stderr: f[6].parse().unwrap(),
+                runs: f[7].parse().unwrap(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn baseline_quick_writes_tidy_csvs_pngs_and_a_manifest_identical_for_any_jobs() {
+    let one = scratch("jobs1");
+    let two = scratch("jobs2");
+    for (dir, jobs) in [(&one, "1"), (&two, "2")] {
+        let o = reproduce(&["baseline", "--quick", "--jobs", jobs], dir);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // The progress bar draws only on a terminal.
+        assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("baseline/move-duration"));
+    }
+    let dir = one.join("baseline");
+
+    // lost-updates: both metrics at every load, and more lost updates at high load than low.
+    let lost = rows(&std::fs::read_to_string(dir.join("baseline-lost-updates.csv")).unwrap());
+    assert_eq!(lost.len(), 10, "5 loads x 2 metrics");
+    assert!(lost.iter().all(|r| r.figure == "baseline/lost-updates" && r.runs > 1));
+    assert!(lost.iter().all(|r| r.value >= 0.0 && r.stderr >= 0.0 && r.value.is_finite()));
+    let lu: Vec<&Row> = lost.iter().filter(|r| r.metric == "lost_updates").collect();
+    let low = lu.iter().filter(|r| r.x < 0.5).map(|r| r.value).sum::<f64>();
+    let high = lu.iter().filter(|r| r.x > 0.5).map(|r| r.value).sum::<f64>();
+    assert!(high > low && low > 0.0, "lost updates low {low} high {high}");
+    assert!(lost.iter().any(|r| r.metric == "state_mismatch_flows" && r.value > 0.0));
+
+    // move-duration: hardware updates (E2: 1-8 ms) are slower than software ones (20 us).
+    let csv = std::fs::read_to_string(dir.join("baseline-move-duration.csv")).unwrap();
+    let md = rows(&csv);
+    assert_eq!(md.len(), 2);
+    let line = |x: &str| csv.lines().find(|l| l.contains(&format!(",{x},"))).unwrap().to_string();
+    let ms = |l: String| l.split(',').nth(5).unwrap().parse::<f64>().unwrap();
+    let (hw, sw) = (ms(line("hardware")), ms(line("software")));
+    // Software, in closed form: the controller's 10 us for the move, 100 us to the switch,
+    // 20 us for the one rule, 100 us back: 0.23 ms on every seed. Hardware adds a draw from
+    // 1-8 ms (mean 3 ms) instead of the 20 us.
+    assert!((sw - 0.23).abs() < 1e-9, "software {sw} ms");
+    assert!(csv.contains("software,move_duration_ms,0.23,0,"), "{csv}");
+    assert!((1.2..=8.3).contains(&hw), "hardware {hw} ms");
+
+    for stem in FIGURES {
+        let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png signature");
+        assert!(png.len() > 5_000, "{stem}.png is only {} bytes", png.len());
+        for ext in ["csv", "png"] {
+            let name = format!("{stem}.{ext}");
+            let a = std::fs::read(one.join("baseline").join(&name)).unwrap();
+            let b = std::fs::read(two.join("baseline").join(&name)).unwrap();
+            assert!(a == b, "{name} differs between --jobs 1 and --jobs 2");
+        }
+    }
+
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    for needle in [
+        "\"target\": \"baseline\"",
+        "\"quick\": true",
+        "\"command\": \"nftwin reproduce baseline --quick\"",
+        "baseline-lost-updates.png",
+    ] {
+        assert!(manifest.contains(needle), "{needle} in {manifest}");
+    }
+    let other = std::fs::read_to_string(two.join("baseline/manifest.json")).unwrap();
+    assert_eq!(manifest, other);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let _ = std::fs::remove_dir_all(&one);
+    let _ = std::fs::remove_dir_all(&two);
+}
+
+#[test]
+fn an_unknown_target_fails_and_lists_the_known_ones() {
+    let out = scratch("unknown");
+    let o = reproduce(&["sharpp"], &out);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unknown target `sharpp`") && err.contains("baseline"), "{err}");
+    assert!(!out.exists(), "nothing is written for a bad command line");
+}
