@@ -71,7 +71,7 @@ impl ControllerInput {
             ControllerInput::Nf { event: NfEvent::Packet { packet, .. }, .. } => packet,
             _ => return None,
         };
-        (!p.flags.contains(crate::packet::Flags::MARKER)).then_some(p)
+        p.is_data().then_some(p)
     }
 }
 
@@ -130,6 +130,11 @@ impl PacketBuffer {
     pub fn occupancy(&self) -> &[(Time, u32)] {
         &self.occupancy
     }
+    /// Buffered packets the oracle accounts for (reprocessing copies excluded).
+    pub fn data_len(&self) -> usize {
+        self.groups.values().flatten().filter(|p| p.is_data()).count()
+    }
+
     pub fn group_len(&self, group: u64) -> usize {
         self.groups.get(&group).map_or(0, |g| g.len())
     }

@@ -289,11 +289,11 @@ impl Nf {
 
     /// Data packets the instance holds: waiting, in service, or held for a move.
     pub fn holding(&self) -> usize {
-        let data = |p: &Packet| usize::from(!p.flags.contains(Flags::MARKER));
+        let data = |p: &Packet| usize::from(p.is_data());
         self.queue.iter().map(data).sum::<usize>()
             + self.in_service.as_ref().map_or(0, |(p, _)| data(p))
-            + self.holds.iter().map(|h| h.packets.len()).sum::<usize>()
-            + self.backlog.len()
+            + self.holds.iter().flat_map(|h| h.packets.iter()).map(data).sum::<usize>()
+            + self.backlog.iter().map(data).sum::<usize>()
     }
 
     fn next_to_serve(&mut self) -> Option<Packet> {
@@ -402,8 +402,11 @@ impl Nf {
                 EventAction::Copy => {
                     // The copy leaves before this packet's chunk could: an export completing
                     // later includes the update, and the controller knows to skip the copy.
+                    // It is marked do-not-output from birth: it exists only to update state.
                     self.stats.events_raised += 1;
-                    let ev = NfEvent::Packet { id, packet: pkt, exported };
+                    let mut copy = pkt;
+                    copy.flags.insert(Flags::DO_NOT_OUTPUT);
+                    let ev = NfEvent::Packet { id, packet: copy, exported };
                     self.out.push_back(NfOutput::ToController(ev));
                 }
             }

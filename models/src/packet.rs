@@ -106,4 +106,10 @@ impl Packet {
     pub fn key(&self) -> PacketKey {
         PacketKey { flow: self.flow, seq: self.seq }
     }
+
+    /// A packet the oracle accounts for: not a protocol's marker, and not a copy made only to
+    /// update state (`DO_NOT_OUTPUT`; the original is accounted for instead).
+    pub fn is_data(&self) -> bool {
+        !self.flags.contains(Flags::MARKER) && !self.flags.contains(Flags::DO_NOT_OUTPUT)
+    }
 }

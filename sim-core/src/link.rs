@@ -175,6 +175,12 @@ impl<M> Link<M> {
         self.pipe.len()
     }
 
+    /// Packets accepted, not yet delivered, and satisfying `pred` (a scan: for checks, not for
+    /// the hot path).
+    pub fn in_flight_matching(&self, pred: impl Fn(&M) -> bool) -> usize {
+        self.pipe.iter().filter(|p| pred(&p.msg)).count()
+    }
+
     /// Packets waiting behind the transmitter at `now`.
     pub fn waiting_pkts(&mut self, now: Time) -> usize {
         self.expire_started(now);

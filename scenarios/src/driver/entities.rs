@@ -43,23 +43,27 @@ fn to_controller(
     ctx.send(c, latency, Msg::ToController(Box::new(input)));
 }
 
-/// Is this data (not a protocol's marker)?
+/// Is this a packet the oracle accounts for (not a marker, not a reprocessing copy)?
 fn is_data(p: &Packet) -> bool {
-    !p.flags.contains(Flags::MARKER)
+    p.is_data()
 }
 
 pub(crate) type SharedRef = Rc<RefCell<Shared>>;
 
 /// Offers `pkt` to `link`; a refusal is a drop with its cause.
 fn send_data(ctx: &mut Ctx<'_, Msg>, shared: &SharedRef, link: LinkId, pkt: Packet) {
-    let key = pkt.key();
+    let (key, data) = (pkt.key(), pkt.is_data());
     let cause = match ctx.transmit(link, Msg::Data(pkt), pkt.size_bytes) {
         Offer::Queued { .. } => return,
         Offer::QueueFull(_) => LossCause::LinkQueue,
         Offer::Lost(_) => LossCause::LinkRandom,
         Offer::Down(_) => LossCause::LinkDown,
     };
-    shared.borrow_mut().oracle.on_drop(key, cause);
+    // A lost copy is not a lost packet (its original is accounted for); the update it carried
+    // shows in the state checks.
+    if data {
+        shared.borrow_mut().oracle.on_drop(key, cause);
+    }
 }
 
 /// One engine timer mirroring a machine's `poll_timeout`.
@@ -442,7 +446,9 @@ impl NfEntity {
                         NfDrop::Down => LossCause::NfDown,
                         NfDrop::Protocol => LossCause::Protocol,
                     };
-                    self.shared.borrow_mut().oracle.on_drop(packet.key(), c);
+                    if is_data(&packet) {
+                        self.shared.borrow_mut().oracle.on_drop(packet.key(), c);
+                    }
                 }
                 NfOutput::StateCreated { .. } => {}
             }
@@ -509,7 +515,9 @@ impl Entity<Msg> for ControllerEntity {
                     ctx.send(EntityId(to.0), self.latency, Msg::ToNf(Box::new(msg)))
                 }
                 ControllerOutput::Dropped { packet, cause } => {
-                    self.shared.borrow_mut().oracle.on_drop(packet.key(), cause)
+                    if is_data(&packet) {
+                        self.shared.borrow_mut().oracle.on_drop(packet.key(), cause)
+                    }
                 }
                 ControllerOutput::Log { at, log } => self.shared.borrow_mut().moves.push((at, log)),
             }

@@ -110,8 +110,10 @@ impl Built {
     /// Data packets inside the network now: on links, held by NF instances, buffered at the
     /// controller. Counted from the elements, independently of the oracle.
     pub fn packets_in_network(&self, cfg: &ScenarioConfig) -> u64 {
-        let links: usize =
-            (0..cfg.links.len() * 2).map(|l| self.sim.link(LinkId(l as u32)).in_flight()).sum();
+        let data = |m: &Msg| matches!(m, Msg::Data(p) if p.is_data());
+        let links: usize = (0..cfg.links.len() * 2)
+            .map(|l| self.sim.link(LinkId(l as u32)).in_flight_matching(data))
+            .sum();
         let mut held = 0;
         for (i, n) in cfg.nodes.iter().enumerate() {
             let id = EntityId(i as u32);
@@ -122,7 +124,7 @@ impl Built {
                 NodeKind::Controller(_) => {
                     let c =
                         &self.sim.entity::<ControllerEntity>(id).expect("controller").controller;
-                    held += c.buffer().len() as usize + c.inbox_packets();
+                    held += c.buffer().data_len() + c.inbox_packets();
                 }
                 _ => {}
             }
