@@ -81,6 +81,10 @@ pub enum MoveLog {
     Started {
         id: MoveId,
     },
+    /// Every flow's state is at the destination (the state transfer is over).
+    StateMoved {
+        id: MoveId,
+    },
     /// The move is complete: traffic goes to `dst` and the protocol has nothing left to do.
     Finished {
         id: MoveId,

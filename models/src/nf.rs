@@ -24,7 +24,7 @@ use base::{Dur, Time};
 
 use crate::fxhash::FxHashMap;
 use crate::oracle::UpdateLog;
-use crate::packet::{FiveTuple, Flags, FlowId, Packet, Xid};
+use crate::packet::{FiveTuple, Flags, FlowId, NodeId, Packet, Xid};
 use crate::switch::Match;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -122,6 +122,23 @@ pub enum NfCtrl {
     DisableEvents {
         id: u64,
     },
+    /// OpenNF's P2P `transfer(dstInst, fspace)` (HotMiddlebox section 5): export as
+    /// `GetPerflow` does, but send each flow's state, and every packet the lock catches, to
+    /// `peer` directly; then a `Done`.
+    Transfer {
+        xid: Xid,
+        peer: NodeId,
+        filter: Match,
+        lock: ExportLock,
+    },
+    /// OpenNF's P2P `accept(srcInst)`: import the states `peer` sends (`import_per_flow` each),
+    /// keep its packets of a flow until that flow's state is in, and say `TransferDone` when
+    /// every state is.
+    Accept {
+        xid: Xid,
+        peer: NodeId,
+        id: u64,
+    },
     /// Hold packets matching `filter` that arrive directly (not `RELEASED` by the controller)
     /// until a marker with id `id` arrives; then process them in arrival order.
     Hold {
@@ -149,6 +166,11 @@ pub enum NfEvent {
         flows: u64,
     },
     DelDone {
+        xid: Xid,
+        flows: u64,
+    },
+    /// P2P: every state `peer` sent has been imported (answers `Accept { xid }`).
+    TransferDone {
         xid: Xid,
         flows: u64,
     },
@@ -185,6 +207,42 @@ pub enum NfOutput {
     StateCreated {
         flow: FlowId,
     },
+    /// To another instance, over their own link (P2P transfer).
+    ToPeer {
+        peer: NodeId,
+        msg: PeerMsg,
+    },
+}
+
+/// Instance to instance (OpenNF's P2P transfer).
+#[derive(Clone, Debug, PartialEq)]
+pub enum PeerMsg {
+    State {
+        id: u64,
+        flow: FlowId,
+        state: Box<FlowState>,
+    },
+    /// A packet the sender's lock caught (or the move's marker, after every such packet).
+    Packet {
+        id: u64,
+        packet: Packet,
+    },
+    /// The sender sent `flows` states.
+    Done {
+        id: u64,
+        flows: u64,
+    },
+}
+
+impl PeerMsg {
+    /// Bytes on the wire: the state's size, the packet's, or a small control message.
+    pub fn wire_bytes(&self, state_bytes: u32) -> u32 {
+        match self {
+            PeerMsg::State { .. } => state_bytes,
+            PeerMsg::Packet { packet, .. } => packet.size_bytes,
+            PeerMsg::Done { .. } => 64,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -203,8 +261,35 @@ pub struct NfStats {
 }
 
 enum ControlOp {
-    Export { xid: Xid, lock: Option<ExportLock>, flows: Vec<FlowId>, next: usize },
-    Import { xid: Xid, states: Vec<(FlowId, FlowState)> },
+    Export {
+        xid: Xid,
+        lock: Option<ExportLock>,
+        flows: Vec<FlowId>,
+        next: usize,
+        /// P2P: chunks go to this instance, not the controller.
+        peer: Option<NodeId>,
+        sent: u64,
+    },
+    Import {
+        xid: Xid,
+        states: Vec<(FlowId, FlowState)>,
+    },
+    /// P2P: one flow's state from the peer.
+    PeerImport {
+        flow: FlowId,
+        state: Box<FlowState>,
+    },
+}
+
+/// P2P: what an accepting instance keeps.
+struct Accepting {
+    xid: Xid,
+    imported: std::collections::BTreeSet<FlowId>,
+    /// The peer's packets of flows whose state is not in yet.
+    waiting: std::collections::BTreeMap<FlowId, VecDeque<Packet>>,
+    /// States the peer said it sent (after its `Done`).
+    expected: Option<u64>,
+    complete: bool,
 }
 
 /// A lock raising packet events: every flow matching `filter` that has no state here, plus the
@@ -217,6 +302,8 @@ struct Lock {
     /// Flows the filter caught while they had no state here. With `Copy` their first packet
     /// creates state, so they are remembered to stay locked.
     new_flows: std::collections::BTreeSet<FlowId>,
+    /// P2P: what the lock catches goes to this instance instead of the controller.
+    peer: Option<NodeId>,
 }
 
 struct HoldBuf {
@@ -239,6 +326,7 @@ pub struct Nf {
     holds: Vec<HoldBuf>,
     /// Released held packets, served before the input queue.
     backlog: VecDeque<Packet>,
+    accepting: Option<Accepting>,
     up: bool,
     out: VecDeque<NfOutput>,
     stats: NfStats,
@@ -258,6 +346,7 @@ impl Nf {
             locks: Vec::new(),
             holds: Vec::new(),
             backlog: VecDeque::new(),
+            accepting: None,
             up: true,
             out: VecDeque::new(),
             stats: NfStats::default(),
@@ -294,6 +383,12 @@ impl Nf {
             + self.in_service.as_ref().map_or(0, |(p, _)| data(p))
             + self.holds.iter().flat_map(|h| h.packets.iter()).map(data).sum::<usize>()
             + self.backlog.iter().map(data).sum::<usize>()
+            + self
+                .accepting
+                .iter()
+                .flat_map(|a| a.waiting.values().flatten())
+                .map(data)
+                .sum::<usize>()
     }
 
     fn next_to_serve(&mut self) -> Option<Packet> {
@@ -369,8 +464,14 @@ impl Nf {
             // A marker that meets a lock goes to the controller: everything before it has.
             if let Some(l) = self.locks.iter().find(|l| l.id == pkt.seq as u64) {
                 let id = l.id;
-                let ev = NfEvent::Packet { id, packet: pkt, exported: false };
-                self.out.push_back(NfOutput::ToController(ev));
+                self.out.push_back(match l.peer {
+                    Some(peer) => {
+                        NfOutput::ToPeer { peer, msg: PeerMsg::Packet { id, packet: pkt } }
+                    }
+                    None => {
+                        NfOutput::ToController(NfEvent::Packet { id, packet: pkt, exported: false })
+                    }
+                });
             }
             return;
         }
@@ -395,8 +496,14 @@ impl Nf {
                 }
                 EventAction::Buffer => {
                     self.stats.events_raised += 1;
-                    let ev = NfEvent::Packet { id, packet: pkt, exported };
-                    self.out.push_back(NfOutput::ToController(ev));
+                    self.out.push_back(match l.peer {
+                        Some(peer) => {
+                            NfOutput::ToPeer { peer, msg: PeerMsg::Packet { id, packet: pkt } }
+                        }
+                        None => {
+                            NfOutput::ToController(NfEvent::Packet { id, packet: pkt, exported })
+                        }
+                    });
                     return;
                 }
                 EventAction::Copy => {
@@ -455,9 +562,54 @@ impl Nf {
                         filter: filter.clone(),
                         flows: locked,
                         new_flows: Default::default(),
+                        peer: None,
                     });
                 }
-                self.control.push_back(ControlOp::Export { xid, lock, flows, next: 0 })
+                self.control.push_back(ControlOp::Export {
+                    xid,
+                    lock,
+                    flows,
+                    next: 0,
+                    peer: None,
+                    sent: 0,
+                })
+            }
+            NfCtrl::Transfer { xid, peer, filter, lock } => {
+                let mut flows: Vec<FlowId> = self
+                    .state
+                    .iter()
+                    .filter(|(_, s)| filter_matches_state(&filter, s))
+                    .map(|(f, _)| *f)
+                    .collect();
+                flows.sort_unstable();
+                let locked =
+                    if lock.late { Default::default() } else { flows.iter().copied().collect() };
+                self.locks.push(Lock {
+                    id: lock.id,
+                    action: lock.action,
+                    filter,
+                    flows: locked,
+                    new_flows: Default::default(),
+                    peer: Some(peer),
+                });
+                let op = ControlOp::Export {
+                    xid,
+                    lock: Some(lock),
+                    flows,
+                    next: 0,
+                    peer: Some(peer),
+                    sent: 0,
+                };
+                self.control.push_back(op)
+            }
+            NfCtrl::Accept { xid, .. } => {
+                self.accepting = Some(Accepting {
+                    xid,
+                    imported: Default::default(),
+                    waiting: Default::default(),
+                    expected: None,
+                    complete: false,
+                });
             }
             NfCtrl::PutPerflow { xid, states } => {
                 self.control.push_back(ControlOp::Import { xid, states })
@@ -499,6 +651,7 @@ impl Nf {
                 let per = if flows.is_empty() { Dur::ZERO } else { self.cfg.export_per_flow };
                 Some(now + per)
             }
+            Some(ControlOp::PeerImport { .. }) => Some(now + self.cfg.import_per_flow),
             Some(ControlOp::Import { states, .. }) => Some(
                 now + Dur::from_nanos(self.cfg.import_per_flow.as_nanos() * states.len() as u64),
             ),
@@ -511,27 +664,52 @@ impl Nf {
         }
         let op = self.control.front_mut().expect("invariant: a control op in progress");
         match op {
-            ControlOp::Export { xid, flows, next, .. } => {
+            ControlOp::Export { xid, flows, next, peer, sent, lock } => {
                 let xid = *xid;
+                let id = lock.map_or(0, |l| l.id);
                 if let Some(&flow) = flows.get(*next) {
                     *next += 1;
                     // A flow whose state went away meanwhile (deleted) exports nothing.
                     if let Some(st) = self.state.get(&flow) {
                         self.stats.flows_exported += 1;
+                        *sent += 1;
                         let state = Box::new(st.clone());
-                        self.out.push_back(NfOutput::ToController(NfEvent::PerflowChunk {
-                            xid,
-                            flow,
-                            state,
-                        }));
+                        self.out.push_back(match *peer {
+                            Some(peer) => {
+                                NfOutput::ToPeer { peer, msg: PeerMsg::State { id, flow, state } }
+                            }
+                            None => {
+                                NfOutput::ToController(NfEvent::PerflowChunk { xid, flow, state })
+                            }
+                        });
                     }
                 }
-                let (done, n) = (*next >= flows.len(), flows.len() as u64);
+                let (done, n, sent, peer) =
+                    (*next >= flows.len(), flows.len() as u64, *sent, *peer);
                 if done {
                     self.control.pop_front();
-                    self.out
-                        .push_back(NfOutput::ToController(NfEvent::PerflowDone { xid, flows: n }));
+                    self.out.push_back(match peer {
+                        Some(peer) => {
+                            NfOutput::ToPeer { peer, msg: PeerMsg::Done { id, flows: sent } }
+                        }
+                        None => NfOutput::ToController(NfEvent::PerflowDone { xid, flows: n }),
+                    });
                 }
+            }
+            ControlOp::PeerImport { .. } => {
+                let Some(ControlOp::PeerImport { flow, state }) = self.control.pop_front() else {
+                    unreachable!("invariant: matched a peer import")
+                };
+                self.stats.flows_imported += 1;
+                self.state.insert(flow, *state);
+                if let Some(a) = &mut self.accepting {
+                    a.imported.insert(flow);
+                    // The flow's packets that came over the peer link go first.
+                    if let Some(w) = a.waiting.remove(&flow) {
+                        self.backlog.extend(w);
+                    }
+                }
+                self.check_transfer_done(now);
             }
             ControlOp::Import { .. } => {
                 let Some(ControlOp::Import { xid, states }) = self.control.pop_front() else {
@@ -546,6 +724,70 @@ impl Nf {
             }
         }
         self.start_control(now);
+    }
+
+    /// A message from a peer instance (P2P transfer).
+    pub fn handle_peer(&mut self, now: Time, msg: PeerMsg) {
+        match msg {
+            PeerMsg::State { flow, state, .. } => {
+                self.control.push_back(ControlOp::PeerImport { flow, state });
+                if self.control_done_at.is_none() {
+                    self.start_control(now);
+                }
+            }
+            PeerMsg::Packet { id, packet } if packet.flags.contains(Flags::MARKER) => {
+                // The peer has sent everything its lock caught: a hold for this move ends, and
+                // the controller learns the move's packets are all here.
+                if let Some(i) = self.holds.iter().position(|h| h.id == id) {
+                    let h = self.holds.remove(i);
+                    self.backlog.extend(h.packets);
+                }
+                let ev = NfEvent::Packet { id, packet, exported: false };
+                self.out.push_back(NfOutput::ToController(ev));
+                self.serve_if_idle(now);
+            }
+            PeerMsg::Packet { packet, .. } => {
+                let ready = match &mut self.accepting {
+                    Some(a) if !a.complete && !a.imported.contains(&packet.flow) => {
+                        a.waiting.entry(packet.flow).or_default().push_back(packet);
+                        false
+                    }
+                    _ => true,
+                };
+                if ready {
+                    // Peer packets precede the direct arrivals of their flow.
+                    self.backlog.push_back(packet);
+                    self.serve_if_idle(now);
+                }
+            }
+            PeerMsg::Done { flows, .. } => {
+                if let Some(a) = &mut self.accepting {
+                    a.expected = Some(flows);
+                }
+                self.check_transfer_done(now);
+            }
+        }
+    }
+
+    fn serve_if_idle(&mut self, now: Time) {
+        if self.in_service.is_none() {
+            self.in_service = self.next_to_serve().map(|p| (p, now + self.cfg.service));
+        }
+    }
+
+    /// Every state the peer sent is in: release the packets of flows that had none (new during
+    /// the move) and tell the controller.
+    fn check_transfer_done(&mut self, now: Time) {
+        let Some(a) = &mut self.accepting else { return };
+        if a.complete || a.expected.is_none_or(|n| (a.imported.len() as u64) < n) {
+            return;
+        }
+        a.complete = true;
+        let (xid, flows) = (a.xid, a.imported.len() as u64);
+        let rest: Vec<Packet> = std::mem::take(&mut a.waiting).into_values().flatten().collect();
+        self.backlog.extend(rest);
+        self.out.push_back(NfOutput::ToController(NfEvent::TransferDone { xid, flows }));
+        self.serve_if_idle(now);
     }
 
     /// The instance fails: everything queued or in service is dropped (returned as outputs).

@@ -69,6 +69,10 @@ pub struct OpenNfConfig {
     /// and sends copies, which dstInst reprocesses without output once the flow's state is
     /// there; a full buffer triggers the overflow recovery of section 4 / 6.3.
     pub reprocess: bool,
+    /// Peer-to-peer transfer (HotMiddlebox section 5): state and the moved flows' packets go
+    /// from srcInst to dstInst over their own link; the controller only coordinates.
+    /// (Not combined with `reprocess`: a P2P move buffers at dstInst.)
+    pub p2p: bool,
     /// Priority of the redirecting rules; above the steering rules they override.
     pub priority: u16,
 }
@@ -82,8 +86,14 @@ impl OpenNfConfig {
             early_release: true,
             late_locking: true,
             reprocess: false,
+            p2p: false,
             priority: 1000,
         }
+    }
+
+    /// A P2P move with a guarantee (and LLER).
+    pub fn p2p(guarantee: Guarantee) -> Self {
+        OpenNfConfig { p2p: true, ..Self::opennf(guarantee) }
     }
 
     /// A loss-free move with packet reprocessing (and parallelizing and LLER).
@@ -100,6 +110,7 @@ impl OpenNfConfig {
             early_release: false,
             late_locking: false,
             reprocess: false,
+            p2p: false,
             priority: 1000,
         }
     }
@@ -124,6 +135,8 @@ enum Pending {
     /// Overflow recovery: the re-export of one flow's state, and its put.
     Reexport(MoveId, FlowId),
     Reput(MoveId, FlowId),
+    /// P2P: dstInst's `accept`, answered by `TransferDone`.
+    Accept(MoveId),
 }
 
 struct Move {
@@ -230,6 +243,7 @@ impl OpenNf {
         let hold = self.holds_at_dst();
         let Some(m) = self.moves.get_mut(&id) else { return };
         m.all_imported = true;
+        io.log(MoveLog::StateMoved { id });
         // Flows with a re-export or a put still in flight keep their copies until it lands.
         let flows: Vec<FlowId> = m
             .buffered
@@ -300,7 +314,8 @@ impl OpenNf {
     }
 
     fn try_finish(&mut self, id: MoveId, io: &mut Io<'_>) {
-        let op = self.holds_at_dst();
+        // With P2P, srcInst forwarded the marker to dstInst itself, ending its hold.
+        let op = self.holds_at_dst() && !self.cfg.p2p;
         let Some(m) = self.moves.get_mut(&id) else { return };
         let idle = m.reexporting.is_empty() && m.importing.is_empty() && m.buffered.is_empty();
         if !(m.drained && idle) || m.phase == Phase::Done {
@@ -389,11 +404,21 @@ impl Protocol for OpenNf {
             _ => EventAction::Buffer,
         };
         let lock = ExportLock { id: id.0 as u64, action, late: self.cfg.late_locking };
-        let x = self.xid(Pending::Export(id));
-        io.to_nf(
-            req.src,
-            NfCtrl::GetPerflow { xid: x, filter: req.flows.clone(), lock: Some(lock) },
-        );
+        if self.cfg.p2p {
+            // Section 5: accept(srcInst) on dstInst, then transfer(dstInst, fspace) on srcInst.
+            let action = if action == EventAction::Copy { EventAction::Buffer } else { action };
+            let x = self.xid(Pending::Accept(id));
+            io.to_nf(req.dst, NfCtrl::Accept { xid: x, peer: req.src, id: id.0 as u64 });
+            let lock = ExportLock { action, ..lock };
+            let t = Xid(self.next_xid);
+            self.next_xid += 1;
+            let filter = req.flows.clone();
+            io.to_nf(req.src, NfCtrl::Transfer { xid: t, peer: req.dst, filter, lock });
+        } else {
+            let x = self.xid(Pending::Export(id));
+            let filter = req.flows.clone();
+            io.to_nf(req.src, NfCtrl::GetPerflow { xid: x, filter, lock: Some(lock) });
+        }
         self.moves.insert(
             id,
             Move {
@@ -551,6 +576,15 @@ impl Protocol for OpenNf {
                 self.on_packet_event(MoveId(id as u32), packet, exported, io)
             }
             NfEvent::DelDone { .. } => {}
+            NfEvent::TransferDone { xid, .. } => match self.pending.remove(&xid) {
+                Some(Pending::Accept(id)) => {
+                    if let Some(m) = self.moves.get_mut(&id) {
+                        m.export_done = true;
+                    }
+                    self.all_imported(id, io)
+                }
+                _ => self.unexpected += 1,
+            },
         }
     }
 }

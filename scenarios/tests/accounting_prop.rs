@@ -43,7 +43,7 @@ proptest! {
         load in 0.2f64..1.5,
         ops in prop::collection::vec((0u64..4_000, op()), 0..12),
         stop_us in 500u64..6_000,
-        protocol in 0usize..5,
+        protocol in 0usize..6,
     ) {
         let mut cfg = reroute_pair(Some(load), Dur::from_millis(4), None);
         cfg.protocol = match protocol {
@@ -51,6 +51,7 @@ proptest! {
             1 => ProtocolConfig::OpenNf(OpenNfConfig::opennf(Guarantee::None)),
             2 => ProtocolConfig::OpenNf(OpenNfConfig::opennf(Guarantee::LossFreeOrderPreserving)),
             3 => ProtocolConfig::OpenNf(OpenNfConfig::reprocessing()),
+            4 => ProtocolConfig::OpenNf(OpenNfConfig::p2p(Guarantee::LossFreeOrderPreserving)),
             _ => ProtocolConfig::OpenNf(OpenNfConfig::split_merge()),
         };
         let (fw1, fw2) = (NodeIdx(2), NodeIdx(3));

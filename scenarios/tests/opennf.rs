@@ -149,3 +149,48 @@ fn an_overflowing_buffer_loses_updates_without_reprocessing_and_none_with_it() {
     assert!(plain_lost > 0, "the small buffer never overflowed");
     assert!(reexports > 0.0, "reprocessing never had to re-export");
 }
+
+/// The same move with a 10 Gbps link between fw1 and fw2 (declared last, so neither instance
+/// sends its output there).
+fn run_p2p(c: OpenNfConfig, load: f64, seed: u64) -> RunOutcome {
+    let mut cfg = reroute_pair(Some(load), Dur::from_millis(20), Some(Dur::from_millis(10)));
+    let mut peer = cfg.links[1].clone();
+    (peer.a, peer.b) = (scenarios::config::NodeIdx(2), scenarios::config::NodeIdx(3));
+    cfg.links.push(peer);
+    cfg.protocol = ProtocolConfig::OpenNf(c);
+    let r = run_once(&cfg, seed);
+    assert!(r.moves[0].finished.is_some(), "{:?}", r.moves);
+    assert!(r.oracle.balances() && r.oracle.in_flight == 0, "{:?}", r.oracle);
+    r
+}
+
+#[test]
+fn p2p_moves_keep_their_guarantees() {
+    for (load, seed) in CASES {
+        let lf = run_p2p(OpenNfConfig::p2p(Guarantee::LossFree), load, seed);
+        assert_eq!(lf.oracle.lost_updates, 0, "load {load} seed {seed}: {:?}", lf.oracle.findings);
+        let op = run_p2p(OpenNfConfig::p2p(Guarantee::LossFreeOrderPreserving), load, seed);
+        let o = &op.oracle;
+        assert_eq!(
+            (o.lost_updates, o.reordered_updates, o.state_mismatch),
+            (0, 0, 0),
+            "load {load} seed {seed}: {:?}",
+            o.findings
+        );
+        // P2P buffers nothing at the controller.
+        assert_eq!(op.metrics["max_controller_buffer_pkts"], 0.0);
+    }
+}
+
+#[test]
+fn p2p_transfers_state_faster_than_the_controller_path() {
+    // HotMiddlebox Figure 5(a): P2P avoids triangular routing through the controller.
+    let (mut ctl, mut p2p) = (0.0, 0.0);
+    for (load, seed) in CASES {
+        ctl += run_p2p(OpenNfConfig::opennf(Guarantee::LossFree), load, seed).metrics
+            ["state_transfer_ms"];
+        p2p += run_p2p(OpenNfConfig::p2p(Guarantee::LossFree), load, seed).metrics
+            ["state_transfer_ms"];
+    }
+    assert!(p2p < ctl, "P2P {p2p} ms vs controller path {ctl} ms (summed over runs)");
+}

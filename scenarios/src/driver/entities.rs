@@ -9,7 +9,7 @@ use std::rc::Rc;
 use base::{tx_time, Bps, Dur, Time};
 use models::controller::{Controller, ControllerInput, ControllerOutput, MoveLog, MoveRequest};
 use models::host::Sink;
-use models::nf::{Nf, NfDrop, NfOutput};
+use models::nf::{Nf, NfDrop, NfOutput, PeerMsg};
 use models::oracle::{LossCause, Oracle, UpdateLog};
 use models::packet::{FiveTuple, Flags, FlowId, Packet, PortId};
 use models::switch::{Rule, Switch, SwitchCtrl, SwitchDrop, SwitchOutput};
@@ -400,12 +400,15 @@ impl Entity<Msg> for SwitchEntity {
 
 // ---------------------------------------------------------------------------------------------
 
-/// An NF instance. It sends what it outputs on its last link in file order: back to its
-/// switch when it has one link, onward when it sits between two switches (bump in the wire,
-/// with the onward link declared last).
+/// An NF instance. It sends what it outputs on its last link (in file order) that does not
+/// lead to another NF: back to its switch when it has one such link, onward when it sits
+/// between two switches (bump in the wire, with the onward link declared last). Links to other
+/// NF instances carry P2P transfers.
 pub(crate) struct NfEntity {
     pub nf: Nf,
     link: Option<LinkId>,
+    /// Links to other NF instances (P2P transfer), by node.
+    peers: Vec<(NodeIdx, LinkId)>,
     controller: Option<EntityId>,
     latency: Dur,
     alarm: Alarm,
@@ -414,11 +417,26 @@ pub(crate) struct NfEntity {
 
 impl NfEntity {
     pub fn new(nf: Nf, controller: Option<EntityId>, latency: Dur, shared: SharedRef) -> Self {
-        NfEntity { nf, link: None, controller, latency, alarm: Alarm::default(), shared }
+        NfEntity {
+            nf,
+            link: None,
+            peers: Vec::new(),
+            controller,
+            latency,
+            alarm: Alarm::default(),
+            shared,
+        }
     }
 
-    pub fn set_ports(&mut self, p: Ports) {
-        self.link = p.out.last().copied();
+    pub fn set_ports(&mut self, p: Ports, is_nf: impl Fn(NodeIdx) -> bool) {
+        let ports = p.out.iter().zip(&p.neighbour);
+        self.link = ports
+            .clone()
+            .filter(|(_, n)| !is_nf(**n))
+            .map(|(l, _)| *l)
+            .last()
+            .or(p.out.last().copied());
+        self.peers = ports.filter(|(_, n)| is_nf(**n)).map(|(l, n)| (*n, *l)).collect();
     }
 
     /// Every flow's update log, for the oracle.
@@ -451,6 +469,35 @@ impl NfEntity {
                     }
                 }
                 NfOutput::StateCreated { .. } => {}
+                NfOutput::ToPeer { peer, msg } => {
+                    let to = NodeIdx(peer.0);
+                    let bytes = msg.wire_bytes(self.nf.config().state_bytes_per_flow);
+                    let carried = match &msg {
+                        PeerMsg::Packet { packet, .. } if is_data(packet) => Some(packet.key()),
+                        _ => None,
+                    };
+                    match self.peers.iter().find(|(n, _)| *n == to) {
+                        Some(&(_, link)) => {
+                            let cause = match ctx.transmit(link, Msg::Peer(Box::new(msg)), bytes) {
+                                Offer::Queued { .. } => None,
+                                Offer::QueueFull(_) => Some(LossCause::LinkQueue),
+                                Offer::Lost(_) => Some(LossCause::LinkRandom),
+                                Offer::Down(_) => Some(LossCause::LinkDown),
+                            };
+                            if let (Some(c), Some(k)) = (cause, carried) {
+                                self.shared.borrow_mut().oracle.on_drop(k, c);
+                            }
+                        }
+                        // No link between the instances: the transfer crosses the network with
+                        // the control channel's latency.
+                        None => {
+                            if carried.is_some() {
+                                self.shared.borrow_mut().ctrl_transit += 1;
+                            }
+                            ctx.send(EntityId(to.0), self.latency, Msg::Peer(Box::new(msg)));
+                        }
+                    }
+                }
             }
         }
         self.alarm.sync(ctx, self.nf.poll_timeout());
@@ -463,6 +510,16 @@ impl Entity<Msg> for NfEntity {
         match (origin, msg) {
             (_, Msg::Data(p)) => self.nf.handle_packet(now, p),
             (_, Msg::ToNf(m)) => self.nf.handle_ctrl(now, *m),
+            (origin, Msg::Peer(m)) => {
+                if !matches!(origin, Origin::Link(_)) {
+                    if let PeerMsg::Packet { packet, .. } = &*m {
+                        if is_data(packet) {
+                            self.shared.borrow_mut().ctrl_transit -= 1;
+                        }
+                    }
+                }
+                self.nf.handle_peer(now, *m)
+            }
             (_, Msg::NfFail) => self.nf.fail(),
             (_, Msg::NfRestore) => self.nf.restore(),
             (o, Msg::Wake) if self.alarm.fired(o) => self.nf.handle_timeout(now),

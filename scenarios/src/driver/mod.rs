@@ -51,6 +51,8 @@ pub enum Msg {
     ToSwitch(Box<SwitchCtrl>),
     ToNf(Box<NfCtrl>),
     ToController(Box<ControllerInput>),
+    /// Instance to instance (P2P transfer), over their link.
+    Peer(Box<models::nf::PeerMsg>),
     NfFail,
     NfRestore,
     /// A machine's timer (or a source's next emission).
@@ -110,7 +112,13 @@ impl Built {
     /// Data packets inside the network now: on links, held by NF instances, buffered at the
     /// controller. Counted from the elements, independently of the oracle.
     pub fn packets_in_network(&self, cfg: &ScenarioConfig) -> u64 {
-        let data = |m: &Msg| matches!(m, Msg::Data(p) if p.is_data());
+        let data = |m: &Msg| match m {
+            Msg::Data(p) => p.is_data(),
+            Msg::Peer(b) => {
+                matches!(&**b, models::nf::PeerMsg::Packet { packet, .. } if packet.is_data())
+            }
+            _ => false,
+        };
         let links: usize = (0..cfg.links.len() * 2)
             .map(|l| self.sim.link(LinkId(l as u32)).in_flight_matching(data))
             .sum();
@@ -233,7 +241,10 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
                 e.set_ports(p, from_source);
                 e.preinstall(rules);
             }
-            NodeKind::Nf(_) => sim.entity_mut::<NfEntity>(id).expect("nf").set_ports(p),
+            NodeKind::Nf(_) => {
+                let is_nf = |n: NodeIdx| matches!(cfg.node(n).kind, NodeKind::Nf(_));
+                sim.entity_mut::<NfEntity>(id).expect("nf").set_ports(p, is_nf)
+            }
             NodeKind::Controller(_) => {}
         }
     }

@@ -46,6 +46,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "reordered_updates",
     "sent_pkts",
     "state_mismatch_flows",
+    "state_transfer_ms",
     "switch_packet_ins_pkts",
     "switch_rules_applied",
 ];
@@ -55,6 +56,8 @@ pub const METRIC_NAMES: &[&str] = &[
 pub struct MoveRecord {
     pub id: MoveId,
     pub started: Option<Time>,
+    /// Every flow's state reached the destination.
+    pub state_moved: Option<Time>,
     pub finished: Option<Time>,
     pub failed: Option<String>,
 }
@@ -133,16 +136,21 @@ pub(super) fn collect(
     let mut moves: BTreeMap<MoveId, MoveRecord> = BTreeMap::new();
     for (at, log) in &shared.moves {
         let id = match log {
-            MoveLog::Started { id } | MoveLog::Finished { id } | MoveLog::Failed { id, .. } => *id,
+            MoveLog::Started { id }
+            | MoveLog::StateMoved { id }
+            | MoveLog::Finished { id }
+            | MoveLog::Failed { id, .. } => *id,
         };
         let r = moves.entry(id).or_insert(MoveRecord {
             id,
             started: None,
+            state_moved: None,
             finished: None,
             failed: None,
         });
         match log {
             MoveLog::Started { .. } => r.started = Some(*at),
+            MoveLog::StateMoved { .. } => r.state_moved = Some(*at),
             MoveLog::Finished { .. } => r.finished = Some(*at),
             MoveLog::Failed { reason, .. } => r.failed = Some(reason.clone()),
         }
@@ -190,6 +198,13 @@ pub(super) fn collect(
         .collect();
     if !durations.is_empty() {
         put("move_duration_ms", durations.iter().sum::<f64>() / durations.len() as f64);
+    }
+    let transfers: Vec<f64> = moves
+        .iter()
+        .filter_map(|m| Some((m.state_moved? - m.started?).as_nanos() as f64 / 1e6))
+        .collect();
+    if !transfers.is_empty() {
+        put("state_transfer_ms", transfers.iter().sum::<f64>() / transfers.len() as f64);
     }
     put("moves_failed", moves.iter().filter(|m| m.failed.is_some()).count() as f64);
     put("guarantee_honoured", f64::from(u8::from(verdict.honoured)));

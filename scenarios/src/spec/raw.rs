@@ -138,6 +138,7 @@ pub struct ProtocolSpec {
     pub early_release: Option<S<bool>>,
     pub late_locking: Option<S<bool>>,
     pub reprocess: Option<S<bool>>,
+    pub p2p: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -207,6 +207,7 @@ table!(
         ("early_release", "early_release = true"),
         ("late_locking", "late_locking = true"),
         ("reprocess", "reprocess = true"),
+        ("p2p", "p2p = true"),
     ],
     []
 );

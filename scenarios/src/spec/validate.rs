@@ -1155,6 +1155,7 @@ fn protocol(cx: &mut Cx, spec: &ScenarioSpec) -> ProtocolConfig {
                 c.early_release = flag(p.early_release.as_ref(), c.early_release);
                 c.late_locking = flag(p.late_locking.as_ref(), c.late_locking);
                 c.reprocess = flag(p.reprocess.as_ref(), c.reprocess);
+                c.p2p = flag(p.p2p.as_ref(), c.p2p);
             }
             c.priority = priority.unwrap_or(c.priority);
             ProtocolConfig::OpenNf(c)
