@@ -22,6 +22,7 @@
 //! line in [`TARGETS`]. Adding a figure: one more `FigureSpec` from its `figures` function.
 
 pub mod baseline;
+pub mod opennf_p2p;
 pub mod plot;
 
 use std::io;
