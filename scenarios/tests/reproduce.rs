@@ -1,12 +1,12 @@
-//! `nftwin reproduce` as a user runs it: the files of a target, their contents, determinism
-//! across `--jobs`, and the error for an unknown target.
+//! `nftwin reproduce` as a user runs it: the files of the `baseline` and `e2` targets, their
+//! contents, determinism across `--jobs`, and the error for an unknown target.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use scenarios::output::TIDY_HEADER;
 
-const FIGURES: [&str; 2] = ["baseline-lost-updates", "baseline-move-duration"];
+const BASELINE_FIGURES: [&str; 2] = ["baseline-lost-updates", "baseline-move-duration"];
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("nftwin-repro-{}-{name}", std::process::id()));
@@ -91,7 +91,7 @@ fn baseline_quick_writes_tidy_csvs_pngs_and_a_manifest_identical_for_any_jobs() 
     assert!(csv.contains("software,move_duration_ms,0.23,0,"), "{csv}");
     assert!((1.2..=8.3).contains(&hw), "hardware {hw} ms");
 
-    for stem in FIGURES {
+    for stem in BASELINE_FIGURES {
         let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png signature");
         assert!(png.len() > 5_000, "{stem}.png is only {} bytes", png.len());
@@ -132,4 +132,95 @@ fn an_unknown_target_fails_and_lists_the_known_ones() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("unknown target `sharpp`") && err.contains("baseline"), "{err}");
     assert!(!out.exists(), "nothing is written for a bad command line");
+}
+
+/// `(series, x, metric)` and `(value, stderr, runs)` of one tidy row.
+type Keyed = ((String, String, String), (f64, f64, usize));
+
+/// The rows of a tidy CSV with a categorical x.
+fn by_key(csv: &str) -> Vec<Keyed> {
+    csv.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 8, "{l}");
+            (
+                (f[1].to_string(), f[3].to_string(), f[4].to_string()),
+                (f[5].parse().unwrap(), f[6].parse().unwrap(), f[7].parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn e2_quick_computes_figure_9_and_its_ratios_identically_for_any_jobs() {
+    let one = scratch("e2-jobs1");
+    let two = scratch("e2-jobs2");
+    for (dir, jobs) in [(&one, "1"), (&two, "2")] {
+        let o = reproduce(&["e2", "--quick", "--jobs", jobs], dir);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("e2/fig9-ratio"));
+    }
+    let dir = one.join("e2");
+
+    // fig9: three schemes on two graph kinds, one row each, positive throughputs.
+    let csv = std::fs::read_to_string(dir.join("e2-fig9.csv")).unwrap();
+    assert_eq!(csv.lines().next(), Some(TIDY_HEADER));
+    assert!(csv.lines().skip(1).all(|l| l.starts_with("e2/fig9,") && l.contains(",graph,")));
+    let fig9 = by_key(&csv);
+    assert_eq!(fig9.len(), 6, "{csv}");
+    let get = |series: &str, x: &str| {
+        fig9.iter()
+            .find(|(k, _)| k.0 == series && k.1 == x && k.2 == "max_throughput_gbps")
+            .unwrap_or_else(|| panic!("{series} on {x} in {csv}"))
+            .1
+    };
+    for x in ["chain5", "random10"] {
+        let (e2, pack, rand) = (get("E2", x), get("Packing", x), get("Random", x));
+        for (v, se, runs) in [e2, pack, rand] {
+            assert!(v > 0.0 && v.is_finite() && se >= 0.0 && runs > 1, "{x}: {v} {se} {runs}");
+        }
+        // The paper's claim: E2's placement is ahead of Random (2.25-2.59x) and of Packing.
+        assert!(e2.0 > rand.0, "{x}: E2 {} <= Random {}", e2.0, rand.0);
+        assert!(e2.0 >= pack.0, "{x}: E2 {} < Packing {}", e2.0, pack.0);
+    }
+
+    // fig9-ratio: the ratio of means is exactly the ratio of fig9's bars.
+    let csv = std::fs::read_to_string(dir.join("e2-fig9-ratio.csv")).unwrap();
+    let ratio = by_key(&csv);
+    assert_eq!(ratio.len(), 8, "2 ratios x 2 graphs x 2 metrics: {csv}");
+    for x in ["chain5", "random10"] {
+        let r = ratio
+            .iter()
+            .find(|(k, _)| k.0 == "E2/Random" && k.1 == x && k.2 == "ratio_of_means")
+            .unwrap()
+            .1;
+        assert!((r.0 - get("E2", x).0 / get("Random", x).0).abs() < 1e-12, "{x}: {r:?}");
+        assert!(r.0 > 1.0, "{x}: E2/Random {}", r.0);
+    }
+
+    for stem in ["e2-fig9", "e2-fig9-ratio"] {
+        let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png signature");
+        assert!(png.len() > 5_000, "{stem}.png is only {} bytes", png.len());
+        for ext in ["csv", "png"] {
+            let name = format!("{stem}.{ext}");
+            let a = std::fs::read(one.join("e2").join(&name)).unwrap();
+            let b = std::fs::read(two.join("e2").join(&name)).unwrap();
+            assert!(a == b, "{name} differs between --jobs 1 and --jobs 2");
+        }
+    }
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    for needle in [
+        "\"target\": \"e2\"",
+        "\"command\": \"nftwin reproduce e2 --quick\"",
+        "{\"id\": \"e2/fig9\", \"computed\": true",
+        "\"e2-fig9.csv\", \"e2-fig9.png\", \"e2-fig9-ratio.csv\", \"e2-fig9-ratio.png\"",
+    ] {
+        assert!(manifest.contains(needle), "{needle} in {manifest}");
+    }
+    assert_eq!(manifest, std::fs::read_to_string(two.join("e2/manifest.json")).unwrap());
+    let _ = std::fs::remove_dir_all(&one);
+    let _ = std::fs::remove_dir_all(&two);
 }

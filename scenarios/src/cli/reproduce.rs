@@ -45,11 +45,19 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         .max(1);
     for target in targets {
         let specs: Vec<FigureSpec> = (target.figures)(args.quick);
-        let runs = reproduce::jobs_of(&specs).len() as u64;
+        let computed = target.computed.map(|c| c(args.quick));
+        let runs = reproduce::jobs_of(&specs).len() as u64
+            + computed.as_ref().map_or(0, |c| c.seeds.len() as u64);
         let bar = bar(runs);
         bar.set_prefix(target.name);
         let cancel = AtomicBool::new(false);
-        let figures = reproduce::run_figures(&specs, threads, Some(&bar), &cancel);
+        let figures =
+            reproduce::run_figures(&specs, threads, Some(&bar), &cancel).and_then(|mut figs| {
+                if let Some(c) = &computed {
+                    figs.extend(reproduce::run_computed(c, threads, Some(&bar), &cancel)?);
+                }
+                Some(figs)
+            });
         bar.finish_and_clear();
         let figures = figures.context("the run was cancelled")?;
         let dir = args.out.join(target.name);
@@ -59,7 +67,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
                 .with_context(|| format!("cannot write {} into {}", fig.id, dir.display()))?;
             files.extend(written);
         }
-        reproduce::write_manifest(&dir, target, args.quick, &specs, &files)
+        reproduce::write_manifest(&dir, target, args.quick, &specs, computed.as_ref(), &files)
             .with_context(|| format!("cannot write {}", dir.join("manifest.json").display()))?;
         println!("{} ({} runs): wrote {}", target.name, runs, dir.display());
         for fig in &figures {

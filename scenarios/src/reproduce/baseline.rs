@@ -18,6 +18,7 @@ pub const TARGET: Target = Target {
     description:
         "the `reroute` baseline: lost updates vs load, move duration vs switch update model",
     figures,
+    computed: None,
 };
 
 /// Offered loads of `baseline/lost-updates` (fraction of the 10 Gbps access link).

@@ -18,13 +18,20 @@
 //!  Figure { rows } ─► <out>/<target>/<fig>.csv, <fig>.png ; manifest.json last
 //! ```
 //!
+//! Some figures are computations, not simulations (E2's Figure 9 is the output of a placement
+//! algorithm). A target lists those as a [`Computed`]: one pure task per seed, run on the
+//! same thread pool ([`run_computed`]) and gathered in seed order, then combined by the
+//! target into finished [`Figure`]s (means, standard errors, ratios).
+//!
 //! Adding a target: a module beside `baseline.rs` with a `pub const TARGET: Target`, and one
 //! line in [`TARGETS`]. Adding a figure: one more `FigureSpec` from its `figures` function.
 
 pub mod baseline;
+pub mod e2;
 pub mod opennf_p2p;
 pub mod plot;
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -37,7 +44,7 @@ use crate::output::{self, TidyRow};
 use crate::sweep::{run_jobs, Job};
 
 /// Every target `nftwin reproduce` knows, in the order `all` runs them.
-pub const TARGETS: &[Target] = &[baseline::TARGET];
+pub const TARGETS: &[Target] = &[baseline::TARGET, e2::TARGET];
 
 /// One paper (or yardstick) whose figures the twin regenerates.
 pub struct Target {
@@ -48,6 +55,29 @@ pub struct Target {
     /// The figures; `quick` asks for fewer seeds and shorter runs (CI, a first look), with the
     /// same figure ids and x values.
     pub figures: fn(quick: bool) -> Vec<FigureSpec>,
+    /// Figures computed rather than simulated (`None` for most targets); written after the
+    /// simulated ones.
+    pub computed: Option<fn(quick: bool) -> Computed>,
+}
+
+/// One seed's values of a [`Computed`], by the target's own keys (e.g. `chain5/E2`).
+pub type SeedValues = BTreeMap<String, f64>;
+
+/// Figures a target computes itself instead of simulating (an algorithm's output, a closed
+/// form): `per_seed` for every seed, in parallel and gathered in seed order, then `build`.
+/// Both must be pure functions of their arguments, so the figures never depend on `--jobs`.
+pub struct Computed {
+    /// The ids of the figures `build` returns, in order (for the manifest and the tests).
+    pub figure_ids: Vec<String>,
+    pub seeds: Vec<u64>,
+    /// Every parameter other than the seed that the values depend on, as text; the manifest
+    /// holds its hash, as it does the simulated figures' configurations.
+    pub inputs: String,
+    /// One seed's values.
+    pub per_seed: fn(seed: u64) -> SeedValues,
+    /// The finished figures (tidy rows built by the target, e.g. with
+    /// [`output::mean_stderr`], `runs` = the seeds) from every seed's values, in seed order.
+    pub build: fn(per_seed: &[(u64, SeedValues)]) -> Vec<Figure>,
 }
 
 /// How a figure is drawn.
@@ -175,6 +205,39 @@ pub fn run_figures(
     Some(figures)
 }
 
+/// Runs `c.per_seed` for every seed on `threads` threads and builds its figures. `bar`
+/// advances once per seed; `None` if `cancel` was set.
+pub fn run_computed(
+    c: &Computed,
+    threads: usize,
+    bar: Option<&ProgressBar>,
+    cancel: &AtomicBool,
+) -> Option<Vec<Figure>> {
+    use rayon::prelude::*;
+    use std::sync::atomic::Ordering;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .expect("invariant: a thread pool of a positive size can be built");
+    let values: Vec<Option<(u64, SeedValues)>> = pool.install(|| {
+        c.seeds
+            .par_iter()
+            .map(|&seed| {
+                if cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let v = (c.per_seed)(seed);
+                if let Some(b) = bar {
+                    b.inc(1);
+                }
+                Some((seed, v))
+            })
+            .collect()
+    });
+    let values: Vec<(u64, SeedValues)> = values.into_iter().collect::<Option<_>>()?;
+    Some((c.build)(&values))
+}
+
 /// A figure's file stem: its id with `/` replaced by `-`.
 pub fn file_stem(figure_id: &str) -> String {
     figure_id.replace('/', "-")
@@ -198,21 +261,27 @@ pub fn write_manifest(
     target: &Target,
     quick: bool,
     specs: &[FigureSpec],
+    computed: Option<&Computed>,
     files: &[String],
 ) -> io::Result<()> {
-    output::write_atomic(&dir.join("manifest.json"), &manifest_json(target, quick, specs, files))
+    output::write_atomic(
+        &dir.join("manifest.json"),
+        &manifest_json(target, quick, specs, computed, files),
+    )
 }
 
 /// The manifest's text. A configuration's hash is FNV-1a 64 of its `Debug` text: stable for
-/// one build of nftwin, and it changes when any field of a point changes.
+/// one build of nftwin, and it changes when any field of a point changes. A computed figure
+/// has `"computed": true`, its seeds and the hash of its `inputs` instead.
 pub fn manifest_json(
     target: &Target,
     quick: bool,
     specs: &[FigureSpec],
+    computed: Option<&Computed>,
     files: &[String],
 ) -> String {
     use output::json_str;
-    let figures: Vec<String> = specs
+    let mut figures: Vec<String> = specs
         .iter()
         .map(|f| {
             let mut text = String::new();
@@ -236,6 +305,17 @@ pub fn manifest_json(
             )
         })
         .collect();
+    if let Some(c) = computed {
+        let seeds: Vec<String> = c.seeds.iter().map(|s| s.to_string()).collect();
+        for id in &c.figure_ids {
+            figures.push(format!(
+                "{{\"id\": {}, \"computed\": true, \"inputs_fnv1a64\": \"{:016x}\", \"seeds\": [{}]}}",
+                json_str(id),
+                base::rng::fnv1a64(c.inputs.as_bytes()),
+                seeds.join(", ")
+            ));
+        }
+    }
     let files: Vec<String> = files.iter().map(|f| json_str(f)).collect();
     format!(
         "{{\n  \"tool\": \"nftwin\",\n  \"version\": {},\n  \"git_revision\": {},\n  \"command\": {},\n  \
@@ -274,13 +354,16 @@ mod tests {
         for t in TARGETS {
             for quick in [true, false] {
                 let specs = (t.figures)(quick);
+                let computed = t.computed.map(|c| c(quick));
                 let mut ids: Vec<&str> = specs.iter().map(|f| f.id.as_str()).collect();
+                ids.extend(computed.iter().flat_map(|c| c.figure_ids.iter().map(String::as_str)));
                 for id in &ids {
                     assert!(id.starts_with(&format!("{}/", t.name)), "{id}");
                 }
+                let n = ids.len();
                 ids.sort_unstable();
                 ids.dedup();
-                assert_eq!(ids.len(), specs.len());
+                assert_eq!(ids.len(), n);
             }
         }
     }
