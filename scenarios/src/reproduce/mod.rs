@@ -22,6 +22,7 @@
 //! line in [`TARGETS`]. Adding a figure: one more `FigureSpec` from its `figures` function.
 
 pub mod baseline;
+pub mod opennf;
 pub mod plot;
 
 use std::io;
@@ -36,7 +37,7 @@ use crate::output::{self, TidyRow};
 use crate::sweep::{run_jobs, Job};
 
 /// Every target `nftwin reproduce` knows, in the order `all` runs them.
-pub const TARGETS: &[Target] = &[baseline::TARGET];
+pub const TARGETS: &[Target] = &[baseline::TARGET, opennf::TARGET];
 
 /// One paper (or yardstick) whose figures the twin regenerates.
 pub struct Target {
