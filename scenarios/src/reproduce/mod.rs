@@ -46,7 +46,7 @@ pub struct Target {
     /// One line for `--help` and error messages.
     pub description: &'static str,
     /// The figures; `quick` asks for fewer seeds and shorter runs (CI, a first look), with the
-    /// same figure ids and x values.
+    /// same figure ids and series, and the same x values or a subset of them.
     pub figures: fn(quick: bool) -> Vec<FigureSpec>,
 }
 
