@@ -58,6 +58,10 @@ pub const BRO_IMPORT: Dur = Dur::from_millis(4);
 /// Bro's per-packet time: about 36K pps per instance (HotMiddlebox section 6.1).
 pub const BRO_SERVICE: Dur = Dur::from_nanos(27_800);
 
+/// Aggregate packet rate of the overflow experiment: above the calibrated controller's 7.5K
+/// inputs per second, the only regime where the LLER buffer reaches tens of packets.
+const OVERFLOW_PPS: f64 = 12000.0;
+
 /// A controller buffer no experiment here fills (fig2, calibration).
 const BIG_BUFFER: u32 = 100_000_000;
 
@@ -190,7 +194,7 @@ fn figures(quick: bool) -> Vec<FigureSpec> {
         for &r in &s.rates {
             rate_points.push(Point {
                 series: name.to_string(),
-                x: r.to_string(),
+                x: (r / 1000.0).to_string(),
                 config: bro_move(800, r, p.clone(), BIG_BUFFER, s.traffic, s.reps),
             });
         }
@@ -210,8 +214,8 @@ fn figures(quick: bool) -> Vec<FigureSpec> {
     let fig2_rate = FigureSpec {
         id: "opennf-enh/fig2-rate".into(),
         title: "Controller buffer needed vs packet rate (Bro-like IDS, 800 flows)".into(),
-        x_name: "rate_pps".into(),
-        x_label: "aggregate packet rate of the moved flows (pps)".into(),
+        x_name: "rate_kpps".into(),
+        x_label: "aggregate packet rate of the moved flows (K packets/s)".into(),
         y_label: "packets".into(),
         plot: PlotKind::Lines,
         metrics: buffer_metrics,
@@ -221,9 +225,10 @@ fn figures(quick: bool) -> Vec<FigureSpec> {
         [("loss-free", OpenNfConfig::opennf(lf)), ("reprocessing", OpenNfConfig::reprocessing())];
     let overflow = FigureSpec {
         id: "opennf-enh/overflow".into(),
-        title:
-            "Controller buffer too small: lost updates and re-exports (Bro-like, 800 flows, 4K pps)"
-                .into(),
+        title: format!(
+            "Controller buffer too small: lost updates and re-exports (Bro-like, 800 flows, {}K pps)",
+            OVERFLOW_PPS / 1000.0
+        ),
         x_name: "buffer_pkts".into(),
         x_label: "controller buffer capacity (packets)".into(),
         y_label: "count per run".into(),
@@ -293,6 +298,3 @@ fn figures(quick: bool) -> Vec<FigureSpec> {
     };
     vec![fig2_flows, fig2_rate, overflow, calibration, fig2a]
 }
-
-/// Aggregate packet rate of the overflow experiment.
-const OVERFLOW_PPS: f64 = 12000.0;
