@@ -151,3 +151,58 @@ pub fn two_switch_four_nf(load: f64, duration: Dur) -> ScenarioConfig {
         metrics: MetricsConfig::default(),
     }
 }
+
+/// An OpenNF move experiment: `h1 -> s1 -> src -> s1 -> sink` carrying `flows` long-lived flows
+/// at an aggregate `rate_pps` (each flow paced at `rate_pps / flows` packets of 1500 bytes per
+/// second, flow `k` starting at `k / rate_pps` s so the packets interleave evenly), and one
+/// move of every flow from `src` to `dst` at `move_at`, once every flow has sent its first
+/// packet. The flows run until `duration`; the run may go on up to `drain_limit` after it for
+/// the move to finish. Node indices: h1 0, s1 1, src 2, dst 3, sink 4, controller 5.
+#[allow(clippy::too_many_arguments)]
+pub fn opennf_flows(
+    flows: u32,
+    rate_pps: f64,
+    nf: NfConfig,
+    controller: ControllerConfig,
+    update: models::switch::UpdateLatency,
+    protocol: models::opennf::OpenNfConfig,
+    move_at: Dur,
+    duration: Dur,
+) -> ScenarioConfig {
+    const MTU: u32 = 1500;
+    let per_flow_pps = rate_pps / flows as f64;
+    let secs = duration.as_nanos() as f64 / 1e9;
+    let trace: Vec<workloads::Flow> = (0..flows as u64)
+        .map(|k| {
+            let start_ns = (k as f64 * 1e9 / rate_pps).round() as u64;
+            let packets = (per_flow_pps * (secs - start_ns as f64 / 1e9)).ceil().max(1.0) as u64;
+            workloads::Flow {
+                id: workloads::FlowId(k),
+                start: Time::ZERO + Dur::from_nanos(start_ns),
+                size_bytes: packets * MTU as u64,
+                tuple: workloads::FiveTuple::synthetic(k),
+            }
+        })
+        .collect();
+    let mut cfg = reroute_pair(None, duration, Some(move_at));
+    cfg.name = "opennf-flows".into();
+    cfg.drain_limit = Dur::from_secs(120);
+    for n in &mut cfg.nodes {
+        match &mut n.kind {
+            NodeKind::Nf(c) => *c = nf.clone(),
+            NodeKind::Controller(c) => *c = controller.clone(),
+            NodeKind::Switch(s) => s.config.update = update.clone(),
+            _ => {}
+        }
+    }
+    cfg.nodes[2].name = "src".into();
+    cfg.nodes[3].name = "dst".into();
+    cfg.workloads = vec![WorkloadConfig {
+        source: NodeIdx(0),
+        flows: FlowSource::Trace { path: "opennf-flows (built in code)".into(), flows: trace },
+        mtu: MTU,
+        flow_rate: Bps((per_flow_pps * MTU as f64 * 8.0).round() as u64),
+    }];
+    cfg.protocol = ProtocolConfig::OpenNf(protocol);
+    cfg
+}

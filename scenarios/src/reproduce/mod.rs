@@ -28,6 +28,7 @@
 
 pub mod baseline;
 pub mod e2;
+pub mod opennf;
 pub mod opennf_p2p;
 pub mod plot;
 
@@ -44,7 +45,7 @@ use crate::output::{self, TidyRow};
 use crate::sweep::{run_jobs, Job};
 
 /// Every target `nftwin reproduce` knows, in the order `all` runs them.
-pub const TARGETS: &[Target] = &[baseline::TARGET, e2::TARGET];
+pub const TARGETS: &[Target] = &[baseline::TARGET, opennf::TARGET, e2::TARGET];
 
 /// One paper (or yardstick) whose figures the twin regenerates.
 pub struct Target {
@@ -53,7 +54,7 @@ pub struct Target {
     /// One line for `--help` and error messages.
     pub description: &'static str,
     /// The figures; `quick` asks for fewer seeds and shorter runs (CI, a first look), with the
-    /// same figure ids and x values.
+    /// same figure ids and series, and the same x values or a subset of them.
     pub figures: fn(quick: bool) -> Vec<FigureSpec>,
     /// Figures computed rather than simulated (`None` for most targets); written after the
     /// simulated ones.

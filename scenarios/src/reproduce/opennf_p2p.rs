@@ -10,7 +10,7 @@
 //!   controller, P2P does not (section 6.2: "the transfer time per move is near constant with
 //!   P2P transfers").
 //!
-//! Traffic is light (50 packets/s per flow) so the runs measure the transfer, not the load.
+//! Traffic is light (the calibration's per-flow rate) so the runs measure the transfer.
 
 use base::{Bps, Dur, Time};
 use models::controller::ControllerConfig;
@@ -22,20 +22,28 @@ use models::switch::{Match, SwitchConfig};
 use super::{FigureSpec, PlotKind, Point};
 use crate::config::*;
 
-/// Per-flow packet rate of the experiment's flows.
-const FLOW_PPS: u64 = 50;
 const MTU: u32 = 1500;
 const MOVE_AT: Dur = Dur::from_millis(2);
 
-/// `k` pairs, `n` flows each, moved at 2 ms with `protocol`; traffic for `duration`.
+/// Costs and traffic shared by every point of the experiment.
+#[derive(Clone, Debug)]
+pub struct PairsSetup {
+    pub nf: NfConfig,
+    pub controller: ControllerConfig,
+    /// Packets per second of each flow.
+    pub flow_pps: u64,
+    /// Traffic lasts this long (the run then drains).
+    pub duration: Dur,
+}
+
+/// `k` pairs, `n` flows each, moved at 2 ms with `protocol`.
 pub fn pairs_experiment(
     k: u32,
     n: u32,
     protocol: OpenNfConfig,
-    nf: &NfConfig,
-    controller: &ControllerConfig,
-    duration: Dur,
+    setup: &PairsSetup,
 ) -> ScenarioConfig {
+    let (nf, controller, duration) = (&setup.nf, &setup.controller, setup.duration);
     let gbps10 = Bps(10_000_000_000);
     let link = |a: u32, b: u32| LinkConfig {
         a: NodeIdx(a),
@@ -120,8 +128,8 @@ pub fn pairs_experiment(
 
     // n flows per pair: generate synthetic flows, keep the first n whose hash lands in each
     // pair's range, start them in the first millisecond, and make them outlast the run.
-    let flow_rate = Bps(FLOW_PPS * MTU as u64 * 8);
-    let size = FLOW_PPS * MTU as u64 * (duration.as_nanos() / 1_000_000_000 + 1);
+    let flow_rate = Bps(setup.flow_pps.max(1) * MTU as u64 * 8);
+    let size = setup.flow_pps.max(1) * MTU as u64 * (duration.as_nanos() / 1_000_000_000 + 1);
     let mut per_pair = vec![0u32; k as usize];
     let mut flows = Vec::new();
     let mut i = 0u64;
@@ -178,14 +186,8 @@ pub fn pairs_experiment(
     }
 }
 
-/// Figures 5(a) and 5(b) with the given NF and controller costs (the calibrated PRADS-like
-/// ones). `duration` must outlast the slowest transfer.
-pub fn figures(
-    quick: bool,
-    nf: &NfConfig,
-    controller: &ControllerConfig,
-    duration: Dur,
-) -> Vec<FigureSpec> {
+/// Figures 5(a) and 5(b) with the given costs (the calibrated PRADS-like ones).
+pub fn figures(quick: bool, setup: &PairsSetup) -> Vec<FigureSpec> {
     let schemes = [
         ("controller", OpenNfConfig::opennf(Guarantee::LossFree)),
         ("P2P", OpenNfConfig::p2p(Guarantee::LossFree)),
@@ -207,7 +209,7 @@ pub fn figures(
                 flows.iter().map(move |&n| Point {
                     series: name.to_string(),
                     x: n.to_string(),
-                    config: pairs_experiment(1, n, c.clone(), nf, controller, duration),
+                    config: pairs_experiment(1, n, c.clone(), setup),
                 })
             })
             .collect(),
@@ -228,14 +230,7 @@ pub fn figures(
                 moves.iter().map(move |&k| Point {
                     series: name.to_string(),
                     x: k.to_string(),
-                    config: pairs_experiment(
-                        k,
-                        per_move_flows,
-                        c.clone(),
-                        nf,
-                        controller,
-                        duration,
-                    ),
+                    config: pairs_experiment(k, per_move_flows, c.clone(), setup),
                 })
             })
             .collect(),
@@ -250,11 +245,14 @@ mod tests {
 
     #[test]
     fn p2p_beats_the_controller_path_and_stays_flat_with_more_moves() {
-        let nf = NfConfig::default();
-        let ctl = ControllerConfig::default();
-        let d = Dur::from_millis(60);
+        let setup = PairsSetup {
+            nf: NfConfig::default(),
+            controller: ControllerConfig::default(),
+            flow_pps: 50,
+            duration: Dur::from_millis(60),
+        };
         let t = |k, c: OpenNfConfig| {
-            let r = run_once(&pairs_experiment(k, 50, c, &nf, &ctl, d), 1);
+            let r = run_once(&pairs_experiment(k, 50, c, &setup), 1);
             assert_eq!(r.moves.len(), k as usize);
             assert!(r.moves.iter().all(|m| m.finished.is_some()), "{:?}", r.moves);
             assert_eq!(r.oracle.lost_updates, 0);
