@@ -332,19 +332,9 @@ impl Controller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::{FiveTuple, Flags, FlowId};
 
     fn pkt(seq: u32) -> Packet {
-        Packet {
-            flow: FlowId(1),
-            seq,
-            tuple: FiveTuple { src: 1, dst: 2, sport: 3, dport: 4, proto: 17 },
-            hash: 0,
-            size_bytes: 100,
-            sent: Time::ZERO,
-            flags: Flags::empty(),
-            tag: 0,
-        }
+        Packet::for_test(1, seq)
     }
 
     /// Buffers every packet-in it sees; logs each move.

@@ -841,19 +841,9 @@ fn filter_matches_state(filter: &Match, s: &FlowState) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::FiveTuple;
 
     fn pkt(flow: u64, seq: u32, flags: Flags) -> Packet {
-        Packet {
-            flow: FlowId(flow),
-            seq,
-            tuple: FiveTuple { src: 1, dst: 2, sport: flow as u16, dport: 80, proto: 6 },
-            hash: flow as u32,
-            size_bytes: 1000,
-            sent: Time::ZERO,
-            flags,
-            tag: 0,
-        }
+        Packet { flags, ..Packet::for_test(flow, seq) }
     }
 
     fn nf(queue: u32) -> Nf {

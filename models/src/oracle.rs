@@ -444,19 +444,9 @@ impl OracleReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::{FiveTuple, Flags};
 
     fn p(flow: u64, seq: u32) -> Packet {
-        Packet {
-            flow: FlowId(flow),
-            seq,
-            tuple: FiveTuple { src: 1, dst: 2, sport: 3, dport: 4, proto: 17 },
-            hash: 0,
-            size_bytes: 100,
-            sent: Time::ZERO,
-            flags: Flags::empty(),
-            tag: 0,
-        }
+        Packet::for_test(flow, seq)
     }
 
     #[test]

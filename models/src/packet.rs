@@ -107,6 +107,28 @@ impl Packet {
         PacketKey { flow: self.flow, seq: self.seq }
     }
 
+    /// A packet for tests: `flow`'s `seq`-th, tuple `10.0.0.1:<flow> > 10.0.0.2:80/6`, hash
+    /// `flow`, 1500 bytes, sent at 0, no flags.
+    #[cfg(test)]
+    pub(crate) fn for_test(flow: u64, seq: u32) -> Packet {
+        Packet {
+            flow: FlowId(flow),
+            seq,
+            tuple: FiveTuple {
+                src: 0x0a00_0001,
+                dst: 0x0a00_0002,
+                sport: flow as u16,
+                dport: 80,
+                proto: 6,
+            },
+            hash: flow as u32,
+            size_bytes: 1500,
+            sent: Time::ZERO,
+            flags: Flags::empty(),
+            tag: 0,
+        }
+    }
+
     /// A packet the oracle accounts for: not a protocol's marker, and not a copy made only to
     /// update state (`DO_NOT_OUTPUT`; the original is accounted for instead).
     pub fn is_data(&self) -> bool {

@@ -725,20 +725,10 @@ fn truncated_exp_scale(span: f64, mean: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::{Flags, FlowId};
     use base::RngStreams;
 
     fn pkt(sport: u16, hash: u32) -> Packet {
-        Packet {
-            flow: FlowId(sport as u64),
-            seq: 0,
-            tuple: FiveTuple { src: 0x0a00_0001, dst: 0x0a00_0002, sport, dport: 80, proto: 6 },
-            hash,
-            size_bytes: 1500,
-            sent: Time::ZERO,
-            flags: Flags::empty(),
-            tag: 0,
-        }
+        Packet { hash, ..Packet::for_test(sport as u64, 0) }
     }
 
     fn rule(cookie: u64, priority: u16, matcher: Match, actions: Vec<Action>) -> Rule {
