@@ -50,6 +50,10 @@ pub struct MetricsConfig {
     pub record: Option<Vec<String>>,
     /// Also write the controller buffer's occupancy over time, per replication.
     pub controller_buffer_series: bool,
+    /// Also measure the one-way delay of the packets sent during `[from, to)` (e.g. during a
+    /// move): metrics `window_mean_delay_us` and `window_pkts`. Set by code (reproduce
+    /// targets), not by scenario files.
+    pub delay_window: Option<(Time, Time)>,
 }
 
 #[derive(Clone, Debug)]

@@ -248,6 +248,9 @@ fn opennf_enh_quick_writes_every_figure_and_matches_hotmiddlebox_qualitatively()
         "opennf-enh-overflow",
         "opennf-enh-calibration",
         "opennf-enh-calibration-fig2a",
+        "opennf-enh-fig4",
+        "opennf-enh-fig5a",
+        "opennf-enh-fig5b",
     ];
     for stem in stems {
         let csv = std::fs::read_to_string(dir.join(format!("{stem}.csv"))).unwrap();
@@ -263,6 +266,13 @@ fn opennf_enh_quick_writes_every_figure_and_matches_hotmiddlebox_qualitatively()
     let read = |stem: &str| {
         series_rows(&std::fs::read_to_string(dir.join(format!("{stem}.csv"))).unwrap())
     };
+
+    // fig4 at the lowest rate: buffering at the controller delays the packets sent during the
+    // move; reprocessing does not (its overhead is at most the redirected one).
+    let fig4 = read("opennf-enh-fig4");
+    let at = |series: &str| fig4.iter().find(|r| r.0 == series && r.1 == "4").unwrap().3;
+    assert!(at("redirected") > at("normal"), "{fig4:?}");
+    assert!(at("reprocessed") <= at("redirected"), "{fig4:?}");
 
     // fig2: without LLER (Split/Merge) the controller buffers more, at every point.
     for stem in ["opennf-enh-fig2-flows", "opennf-enh-fig2-rate"] {

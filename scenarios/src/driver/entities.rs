@@ -259,12 +259,21 @@ impl Entity<Msg> for SourceEntity {
 pub(crate) struct SinkEntity {
     pub sink: Sink,
     pub delay_ns: Histogram,
+    /// Delays of the packets sent during `window` (see `MetricsConfig::delay_window`).
+    pub window_delay_ns: Histogram,
+    window: Option<(Time, Time)>,
     shared: SharedRef,
 }
 
 impl SinkEntity {
-    pub fn new(shared: SharedRef) -> Self {
-        SinkEntity { sink: Sink::new(), delay_ns: Histogram::new(), shared }
+    pub fn new(shared: SharedRef, window: Option<(Time, Time)>) -> Self {
+        SinkEntity {
+            sink: Sink::new(),
+            delay_ns: Histogram::new(),
+            window_delay_ns: Histogram::new(),
+            window,
+            shared,
+        }
     }
 }
 
@@ -272,7 +281,11 @@ impl Entity<Msg> for SinkEntity {
     fn on_event(&mut self, ctx: &mut Ctx<'_, Msg>, _: Origin, msg: Msg) {
         if let Msg::Data(p) = msg {
             self.sink.handle_packet(ctx.now(), &p);
-            self.delay_ns.record(ctx.now().saturating_since(p.sent).as_nanos());
+            let delay = ctx.now().saturating_since(p.sent).as_nanos();
+            self.delay_ns.record(delay);
+            if self.window.is_some_and(|(from, to)| from <= p.sent && p.sent < to) {
+                self.window_delay_ns.record(delay);
+            }
             self.shared.borrow_mut().oracle.on_output(&p);
         }
     }

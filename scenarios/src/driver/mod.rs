@@ -171,7 +171,9 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
         let me = NodeIdx(i as u32);
         let id = match &node.kind {
             NodeKind::Source => sim.add_entity(SourceEntity::new(cfg, me, seed, shared.clone())),
-            NodeKind::Sink => sim.add_entity(SinkEntity::new(shared.clone())),
+            NodeKind::Sink => {
+                sim.add_entity(SinkEntity::new(shared.clone(), cfg.metrics.delay_window))
+            }
             NodeKind::Switch(s) => {
                 let rng = sim.rng().stream(&format!("switch/{}/updates", node.name));
                 sim.add_entity(SwitchEntity::new(

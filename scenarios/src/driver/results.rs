@@ -49,6 +49,8 @@ pub const METRIC_NAMES: &[&str] = &[
     "state_transfer_ms",
     "switch_packet_ins_pkts",
     "switch_rules_applied",
+    "window_mean_delay_us",
+    "window_pkts",
 ];
 
 /// A move's life as the controller logged it.
@@ -94,6 +96,7 @@ pub(super) fn collect(
     let mut flows = 0usize;
     let mut controller = None;
     let mut delay = None;
+    let mut window = None;
     let mut fcts = Vec::new();
     for (i, node) in cfg.nodes.iter().enumerate() {
         let id = EntityId(i as u32);
@@ -112,6 +115,7 @@ pub(super) fn collect(
             NodeKind::Sink => {
                 let e = sim.entity::<SinkEntity>(id).expect("sink");
                 delay = Some(e.delay_ns.clone());
+                window = Some(e.window_delay_ns.clone());
                 fcts.extend(e.sink.fcts_ns().into_iter().map(|(_, f)| f));
             }
             NodeKind::Switch(_) => {
@@ -179,6 +183,10 @@ pub(super) fn collect(
     if let Some(d) = &delay {
         put("mean_delay_us", d.mean().unwrap_or(0.0) / 1e3);
         put("p99_delay_us", d.quantile(0.99).unwrap_or(0) as f64 / 1e3);
+    }
+    if let (Some(w), Some(_)) = (&window, cfg.metrics.delay_window) {
+        put("window_mean_delay_us", w.mean().unwrap_or(0.0) / 1e3);
+        put("window_pkts", w.len() as f64);
     }
     if !fcts.is_empty() {
         fcts.sort_unstable();

@@ -27,7 +27,7 @@
 //! 36K pps, HotMiddlebox section 6.1), the calibrated controller, and E2's hardware switch
 //! model (the testbed's HP ProCurve 6600 is a hardware switch).
 
-use base::Dur;
+use base::{Dur, Time};
 use models::controller::ControllerConfig;
 use models::nf::NfConfig;
 use models::opennf::OpenNfConfig;
@@ -297,6 +297,49 @@ fn figures(quick: bool) -> Vec<FigureSpec> {
             })
             .collect(),
     };
+    // HotMiddlebox Figure 4: the average one-way delay of the packets sent during the first
+    // second of an 800-flow loss-free move between Bro-like IDS instances (capacity ~36K pps),
+    // vs packet rate: without a move ("normal"), with reprocessing, and with plain buffering
+    // ("redirected": srcInst raises the packets, the controller buffers and releases them).
+    let fig4_rates: &[f64] = if quick {
+        &[4000.0, 20000.0, 36000.0]
+    } else {
+        &[4000.0, 12000.0, 20000.0, 28000.0, 36000.0, 44000.0, 52000.0]
+    };
+    let window = Dur::from_secs(1);
+    let cases = [
+        ("normal", None),
+        ("reprocessed", Some(OpenNfConfig::reprocessing())),
+        ("redirected", Some(OpenNfConfig::opennf(lf))),
+    ];
+    let mut fig4_points = Vec::new();
+    for (name, protocol) in &cases {
+        for &r in fig4_rates {
+            let p = protocol.clone().unwrap_or_else(|| OpenNfConfig::opennf(lf));
+            let mut cfg = bro_move(800, r, p, BIG_BUFFER, window + Dur::from_secs(1), s.reps);
+            let at = Time::ZERO + move_at(800, r);
+            if protocol.is_none() {
+                cfg.timeline.clear();
+            }
+            cfg.metrics.delay_window = Some((at, at + window));
+            fig4_points.push(Point {
+                series: name.to_string(),
+                x: (r / 1000.0).to_string(),
+                config: cfg,
+            });
+        }
+    }
+    let fig4 = FigureSpec {
+        id: "opennf-enh/fig4".into(),
+        title: "latency of packets sent during an 800-flow loss-free move (Bro-like IDS)".into(),
+        x_name: "kpps".into(),
+        x_label: "packet rate (K packets/s)".into(),
+        y_label: "mean one-way delay (us)".into(),
+        plot: PlotKind::Lines,
+        metrics: vec!["window_mean_delay_us".into()],
+        points: fig4_points,
+    };
+
     // HotMiddlebox Figure 5 with the calibrated PRADS costs (the paper ran it on PRADS).
     let p2p = super::opennf_p2p::PairsSetup {
         nf: prads(),
@@ -304,7 +347,7 @@ fn figures(quick: bool) -> Vec<FigureSpec> {
         flow_pps: PRADS_PPS_PER_FLOW as u64,
         duration: Dur::from_secs(1),
     };
-    let mut figs = vec![fig2_flows, fig2_rate, overflow, calibration, fig2a];
+    let mut figs = vec![fig2_flows, fig2_rate, fig4, overflow, calibration, fig2a];
     figs.extend(super::opennf_p2p::figures(quick, &p2p));
     figs
 }

@@ -1321,7 +1321,7 @@ fn metrics(cx: &mut Cx, spec: &ScenarioSpec) -> MetricsConfig {
     });
     let controller_buffer_series =
         m.controller_buffer_series.as_ref().is_some_and(|b| *b.get_ref());
-    MetricsConfig { record, controller_buffer_series }
+    MetricsConfig { record, controller_buffer_series, delay_window: None }
 }
 
 fn move_event(cx: &mut Cx, m: &Spanned<MoveSpec>) -> Option<TimelineAction> {
