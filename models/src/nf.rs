@@ -544,63 +544,9 @@ impl Nf {
 
     pub fn handle_ctrl(&mut self, now: Time, msg: NfCtrl) {
         match msg {
-            NfCtrl::GetPerflow { xid, filter, lock } => {
-                // The flows exported are those with state here when the export is asked for.
-                let mut flows: Vec<FlowId> = self
-                    .state
-                    .iter()
-                    .filter(|(_, s)| filter_matches_state(&filter, s))
-                    .map(|(f, _)| *f)
-                    .collect();
-                flows.sort_unstable();
-                if let Some(l) = lock {
-                    let locked =
-                        if l.late { Default::default() } else { flows.iter().copied().collect() };
-                    self.locks.push(Lock {
-                        id: l.id,
-                        action: l.action,
-                        filter: filter.clone(),
-                        flows: locked,
-                        new_flows: Default::default(),
-                        peer: None,
-                    });
-                }
-                self.control.push_back(ControlOp::Export {
-                    xid,
-                    lock,
-                    flows,
-                    next: 0,
-                    peer: None,
-                    sent: 0,
-                })
-            }
+            NfCtrl::GetPerflow { xid, filter, lock } => self.start_export(xid, filter, lock, None),
             NfCtrl::Transfer { xid, peer, filter, lock } => {
-                let mut flows: Vec<FlowId> = self
-                    .state
-                    .iter()
-                    .filter(|(_, s)| filter_matches_state(&filter, s))
-                    .map(|(f, _)| *f)
-                    .collect();
-                flows.sort_unstable();
-                let locked =
-                    if lock.late { Default::default() } else { flows.iter().copied().collect() };
-                self.locks.push(Lock {
-                    id: lock.id,
-                    action: lock.action,
-                    filter,
-                    flows: locked,
-                    new_flows: Default::default(),
-                    peer: Some(peer),
-                });
-                let op = ControlOp::Export {
-                    xid,
-                    lock: Some(lock),
-                    flows,
-                    next: 0,
-                    peer: Some(peer),
-                    sent: 0,
-                };
-                self.control.push_back(op)
+                self.start_export(xid, filter, Some(lock), Some(peer))
             }
             NfCtrl::Accept { xid, .. } => {
                 self.accepting = Some(Accepting {
@@ -632,6 +578,36 @@ impl Nf {
         if self.control_done_at.is_none() {
             self.start_control(now);
         }
+    }
+
+    /// Queues an export of the flows matching `filter` that have state here now (to the
+    /// controller, or to `peer` for a P2P transfer), and puts their lock in place.
+    fn start_export(
+        &mut self,
+        xid: Xid,
+        filter: Match,
+        lock: Option<ExportLock>,
+        peer: Option<NodeId>,
+    ) {
+        let mut flows: Vec<FlowId> = self
+            .state
+            .iter()
+            .filter(|(_, s)| filter_matches_state(&filter, s))
+            .map(|(f, _)| *f)
+            .collect();
+        flows.sort_unstable();
+        if let Some(l) = lock {
+            let locked = if l.late { Default::default() } else { flows.iter().copied().collect() };
+            self.locks.push(Lock {
+                id: l.id,
+                action: l.action,
+                filter,
+                flows: locked,
+                new_flows: Default::default(),
+                peer,
+            });
+        }
+        self.control.push_back(ControlOp::Export { xid, lock, flows, next: 0, peer, sent: 0 });
     }
 
     /// Starts the next step of the control thread: the next flow of an export (late locking

@@ -53,8 +53,8 @@ use crate::controller::{Io, MoveId, MoveLog, MoveRequest, Protocol};
 use crate::nf::{EventAction, ExportLock, FlowState, NfCtrl, NfEvent};
 use crate::oracle::Guarantee;
 use crate::packet::{Flags, FlowId, NodeId, Packet, Xid, MARKER_FLOW};
-use crate::reroute::move_cookie;
-use crate::switch::{Action, FlowMod, Match, Rule, SwitchCtrl, SwitchEvent};
+use crate::reroute::redirect_rules;
+use crate::switch::{Match, SwitchCtrl, SwitchEvent};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpenNfConfig {
@@ -255,21 +255,7 @@ impl OpenNf {
         if hold {
             io.to_nf(m.req.dst, NfCtrl::Hold { id: id.0 as u64, filter: m.req.flows.clone() });
         }
-        let mods = m
-            .req
-            .in_ports
-            .iter()
-            .enumerate()
-            .map(|(i, &port)| {
-                FlowMod::Add(Rule {
-                    cookie: move_cookie(id, i),
-                    priority: self.cfg.priority,
-                    matcher: Match { in_port: Some(port), ..m.req.flows.clone() },
-                    actions: vec![Action::Output(m.req.dst_port)],
-                    idle_timeout: None,
-                })
-            })
-            .collect();
+        let mods = redirect_rules(&m.req, self.cfg.priority);
         m.phase = Phase::Redirect;
         let switch = m.req.switch;
         let x = self.xid(Pending::Rules(id));

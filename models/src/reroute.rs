@@ -42,6 +42,24 @@ pub fn move_cookie(id: MoveId, i: usize) -> Cookie {
     Cookie(0x5200_0000_0000_0000 | (id.0 as u64) << 16 | i as u64)
 }
 
+/// The rules that send a move's flows to its destination: one per in-port of the steering
+/// switch, above the steering rules at `priority`. Every protocol's final forwarding update.
+pub fn redirect_rules(req: &MoveRequest, priority: u16) -> Vec<FlowMod> {
+    req.in_ports
+        .iter()
+        .enumerate()
+        .map(|(i, &port)| {
+            FlowMod::Add(Rule {
+                cookie: move_cookie(req.id, i),
+                priority,
+                matcher: Match { in_port: Some(port), ..req.flows.clone() },
+                actions: vec![Action::Output(req.dst_port)],
+                idle_timeout: None,
+            })
+        })
+        .collect()
+}
+
 impl Reroute {
     pub fn new(cfg: RerouteConfig) -> Reroute {
         Reroute { cfg, next_xid: 1, pending: BTreeMap::new() }
@@ -60,20 +78,7 @@ impl Protocol for Reroute {
     fn on_move(&mut self, req: MoveRequest, io: &mut Io<'_>) {
         let xid = Xid(self.next_xid);
         self.next_xid += 1;
-        let mods = req
-            .in_ports
-            .iter()
-            .enumerate()
-            .map(|(i, &port)| {
-                FlowMod::Add(Rule {
-                    cookie: move_cookie(req.id, i),
-                    priority: self.cfg.priority,
-                    matcher: Match { in_port: Some(port), ..req.flows.clone() },
-                    actions: vec![Action::Output(req.dst_port)],
-                    idle_timeout: None,
-                })
-            })
-            .collect();
+        let mods = redirect_rules(&req, self.cfg.priority);
         io.log(MoveLog::Started { id: req.id });
         io.to_switch(req.switch, SwitchCtrl::FlowMods { xid, mods });
         self.pending.insert(xid, req.id);
