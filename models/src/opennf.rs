@@ -75,6 +75,16 @@ pub struct OpenNfConfig {
     pub p2p: bool,
     /// Priority of the redirecting rules; above the steering rules they override.
     pub priority: u16,
+    /// A deliberate bug, for proving that `nftwin check` catches one (never set otherwise).
+    pub fault: Option<OpenNfFault>,
+}
+
+/// Deliberate bugs `nftwin check --inject-fault` can plant, to show the oracle catches them.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OpenNfFault {
+    /// Order preservation without its second phase: dstInst takes direct packets at once
+    /// instead of holding them until the released ones are through.
+    SkipOrderHold,
 }
 
 impl OpenNfConfig {
@@ -88,6 +98,7 @@ impl OpenNfConfig {
             reprocess: false,
             p2p: false,
             priority: 1000,
+            fault: None,
         }
     }
 
@@ -112,6 +123,7 @@ impl OpenNfConfig {
             reprocess: false,
             p2p: false,
             priority: 1000,
+            fault: None,
         }
     }
 }
@@ -296,6 +308,9 @@ impl OpenNf {
     /// section 6.3's proof has the direct packets p_k..p_n processed after the re-imported
     /// S_{1,j-1}, not before it (a re-import would overwrite their updates).
     fn holds_at_dst(&self) -> bool {
+        if self.cfg.fault == Some(OpenNfFault::SkipOrderHold) {
+            return false;
+        }
         self.cfg.guarantee == Guarantee::LossFreeOrderPreserving || self.cfg.reprocess
     }
 
@@ -384,6 +399,19 @@ impl Protocol for OpenNf {
     fn on_move(&mut self, req: MoveRequest, io: &mut Io<'_>) {
         let id = req.id;
         io.log(MoveLog::Started { id });
+        // One move at a time per flow and instance: a move whose flow space may overlap one in
+        // progress at the same instances is refused (its flows' state is already locked and
+        // leaving; a second export would race the first).
+        let busy = self.moves.values().any(|m| {
+            m.phase != Phase::Done
+                && [m.req.src, m.req.dst].iter().any(|n| *n == req.src || *n == req.dst)
+                && m.req.flows.may_overlap(&req.flows)
+        });
+        if busy {
+            let reason = "its flows overlap a move in progress at the same instances".to_string();
+            io.log(MoveLog::Failed { id, reason });
+            return;
+        }
         let action = match self.cfg.guarantee {
             Guarantee::None => EventAction::Drop,
             _ if self.cfg.reprocess => EventAction::Copy,

@@ -19,7 +19,12 @@
 //! - `duplicate_outputs`: packets output at a sink more than once;
 //! - `lost_packets` by cause: sent, never delivered, with the last drop recorded for it;
 //! - `state_mismatch`: flows whose final digest differs from the digest of their ingress
-//!   sequence (network losses excluded).
+//!   sequence (network losses excluded, unless the update was applied before the network lost
+//!   the packet, e.g. on its way from the NF to the sink).
+//!
+//! A reprocessing copy (do-not-output) is not a packet of its own, but one the network loses
+//! ([`Oracle::on_copy_drop`]) takes its update with it: that update counts as lost by the
+//! network, as its original's would.
 //!
 //! The **final owner** of a flow is the NF instance holding state for it that applied an update
 //! last (ties: the lowest node id). A flow that reached no NF has no state to check; it is
@@ -226,6 +231,9 @@ struct FlowBook {
     drops: Vec<(u32, LossCause)>,
     /// The sequence number of the flow's last packet (flagged `LAST`), once it passed ingress.
     last: Option<u32>,
+    /// Reprocessing copies (do-not-output) the network lost: their updates count as the
+    /// network's losses, like their originals' would.
+    copies_lost_in_network: SeqSet,
 }
 
 /// The oracle's bookkeeping for one run.
@@ -315,6 +323,14 @@ impl Oracle {
         self.flows.entry(key.flow).or_default().drops.push((key.seq, cause));
     }
 
+    /// A do-not-output copy was dropped. Copies are not packets of their own (their originals
+    /// are accounted for), but a copy the network lost takes its update with it.
+    pub fn on_copy_drop(&mut self, key: PacketKey, cause: LossCause) {
+        if cause.is_network() {
+            self.flows.entry(key.flow).or_default().copies_lost_in_network.insert(key.seq);
+        }
+    }
+
     pub fn on_output(&mut self, p: &Packet) {
         let book = self.flows.entry(p.flow).or_default();
         if !book.delivered.insert(p.seq) {
@@ -381,11 +397,15 @@ impl Oracle {
                         if !kind.updates(seq, book.last == Some(seq)) {
                             continue;
                         }
-                        let network = last_cause.get(&seq).is_some_and(|c| c.is_network());
-                        if !network {
+                        let network = last_cause.get(&seq).is_some_and(|c| c.is_network())
+                            || book.copies_lost_in_network.contains(seq);
+                        let applied = log.applied.contains(seq);
+                        // A packet the network lost after its update was applied (its output
+                        // on the way to the sink, say) is still an update the state must hold.
+                        if !network || applied {
                             expected = digest_step(expected, seq);
                         }
-                        if !log.applied.contains(seq) {
+                        if !applied {
                             if network {
                                 f.lost_updates_network += 1;
                             } else {
@@ -548,6 +568,46 @@ mod tests {
         // The teardown missing is a lost update, as any other would be.
         let r = report(&[0]);
         assert_eq!((r.lost_updates, r.state_mismatch), (1, 1));
+    }
+
+    #[test]
+    fn a_packet_lost_after_its_update_still_counts_in_the_state() {
+        // seq 2 was applied, then its output was lost on a failed link on the way to the sink.
+        let mut o = Oracle::new();
+        for s in 0..4 {
+            o.on_sent(&p(1, s));
+            o.on_ingress(&p(1, s));
+            if s != 2 {
+                o.on_output(&p(1, s));
+            }
+        }
+        o.on_drop(p(1, 2).key(), LossCause::LinkDown);
+        let mut log = UpdateLog::default();
+        for s in 0..4 {
+            log.apply(Time::from_nanos(s as u64), s);
+        }
+        let r = o.finish([(NodeId(1), FlowId(1), &log)]);
+        assert_eq!((r.lost_updates, r.lost_updates_network, r.state_mismatch), (0, 0, 0));
+        assert_eq!(r.lost_packets.get(&LossCause::LinkDown), Some(&1));
+    }
+
+    #[test]
+    fn a_reprocessing_copy_lost_in_the_network_is_a_network_lost_update() {
+        let mut o = Oracle::new();
+        for s in 0..3 {
+            o.on_sent(&p(1, s));
+            o.on_ingress(&p(1, s));
+            o.on_output(&p(1, s));
+        }
+        // seq 1's copy, on its way to dstInst, met a downed link; one elsewhere met a full NF.
+        o.on_copy_drop(p(1, 1).key(), LossCause::LinkDown);
+        o.on_copy_drop(p(1, 2).key(), LossCause::NfQueue);
+        let mut log = UpdateLog::default();
+        log.apply(Time::ZERO, 0);
+        let r = o.finish([(NodeId(1), FlowId(1), &log)]);
+        assert_eq!((r.lost_updates, r.lost_updates_network), (1, 1));
+        // Copies are not packets: nothing is counted lost.
+        assert!(r.lost_packets.is_empty() && r.balances());
     }
 
     #[test]

@@ -79,6 +79,34 @@ impl Match {
         Match::default()
     }
 
+    /// Could a packet match both? False only when some field both constrain cannot agree
+    /// (different ports or protocols, disjoint prefixes or hash ranges); true otherwise.
+    pub fn may_overlap(&self, other: &Match) -> bool {
+        fn agree<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+        }
+        // Two prefixes overlap iff one contains the other.
+        let prefixes = |a: &Option<Prefix>, b: &Option<Prefix>| match (a, b) {
+            (Some(a), Some(b)) => a.contains(b.addr) || b.contains(a.addr),
+            _ => true,
+        };
+        let hashes = match (self.hash, other.hash) {
+            (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+            _ => true,
+        };
+        agree(&self.in_port, &other.in_port)
+            && agree(&self.sport, &other.sport)
+            && agree(&self.dport, &other.dport)
+            && agree(&self.proto, &other.proto)
+            && agree(&self.tag, &other.tag)
+            && prefixes(&self.src, &other.src)
+            && prefixes(&self.dst, &other.dst)
+            && hashes
+    }
+
     /// Exactly this 5-tuple.
     pub fn flow(t: &FiveTuple) -> Match {
         Match {
@@ -746,6 +774,21 @@ mod tests {
 
     fn ms(x: u64) -> Time {
         Time::ZERO + Dur::from_millis(x)
+    }
+
+    #[test]
+    fn matches_overlap_unless_a_shared_field_is_disjoint() {
+        let lo = Match::hash_range(0, 100);
+        let hi = Match::hash_range(100, 200);
+        assert!(!lo.may_overlap(&hi));
+        assert!(lo.may_overlap(&Match::any()));
+        assert!(Match::hash_range(50, 150).may_overlap(&hi));
+        let web = Match { dport: Some(80), ..Match::any() };
+        let dns = Match { dport: Some(53), ..Match::any() };
+        assert!(!web.may_overlap(&dns) && web.may_overlap(&lo));
+        let net = |addr, len| Match { src: Some(Prefix { addr, len }), ..Match::any() };
+        assert!(net(0x0a00_0000, 8).may_overlap(&net(0x0a01_0000, 16)));
+        assert!(!net(0x0a00_0000, 8).may_overlap(&net(0x0b00_0000, 8)));
     }
 
     #[test]

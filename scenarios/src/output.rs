@@ -83,6 +83,27 @@ fn field(s: &str) -> String {
     }
 }
 
+/// Splits one CSV line written by [`tidy_csv`] into its fields (quotes as [`field`] writes them).
+pub fn split_csv_line(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
+}
+
 pub fn tidy_csv(rows: &[TidyRow]) -> String {
     let mut out = String::from(TIDY_HEADER);
     out.push('\n');
@@ -213,6 +234,13 @@ mod tests {
         // Sample variance 5/3; stderr sqrt(5/3 / 4) = 0.6455.
         assert_eq!(m, 2.5);
         assert!((se - 0.645_497_224).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_written_line_splits_back_into_its_fields() {
+        let fields = ["a/b", "x, \"quoted\" y", "load", "0.5", "m", "1.5", "0", "3"];
+        let line = fields.iter().map(|f| field(f)).collect::<Vec<_>>().join(",");
+        assert_eq!(split_csv_line(&line), fields);
     }
 
     #[test]

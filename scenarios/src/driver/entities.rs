@@ -48,21 +48,28 @@ fn is_data(p: &Packet) -> bool {
     p.is_data()
 }
 
+/// A reprocessing copy: data flagged do-not-output (not a marker).
+fn is_copy(flags: &Flags) -> bool {
+    flags.contains(Flags::DO_NOT_OUTPUT) && !flags.contains(Flags::MARKER)
+}
+
 pub(crate) type SharedRef = Rc<RefCell<Shared>>;
 
 /// Offers `pkt` to `link`; a refusal is a drop with its cause.
 fn send_data(ctx: &mut Ctx<'_, Msg>, shared: &SharedRef, link: LinkId, pkt: Packet) {
-    let (key, data) = (pkt.key(), pkt.is_data());
+    let (key, data, pkt_flags) = (pkt.key(), pkt.is_data(), pkt.flags);
     let cause = match ctx.transmit(link, Msg::Data(pkt), pkt.size_bytes) {
         Offer::Queued { .. } => return,
         Offer::QueueFull(_) => LossCause::LinkQueue,
         Offer::Lost(_) => LossCause::LinkRandom,
         Offer::Down(_) => LossCause::LinkDown,
     };
-    // A lost copy is not a lost packet (its original is accounted for); the update it carried
-    // shows in the state checks.
+    // A lost copy is not a lost packet (its original is accounted for), but the network may
+    // lose the update it carries.
     if data {
         shared.borrow_mut().oracle.on_drop(key, cause);
+    } else if is_copy(&pkt_flags) {
+        shared.borrow_mut().oracle.on_copy_drop(key, cause);
     }
 }
 
@@ -695,8 +702,12 @@ impl Entity<Msg> for TimelineEntity {
                 let (ab, ba) = self.links[l.0 as usize];
                 for link in [ab, ba] {
                     for m in ctx.set_link_up(link, up) {
-                        if let Msg::Data(p) = m {
-                            self.shared.borrow_mut().oracle.on_drop(p.key(), LossCause::LinkDown);
+                        let Msg::Data(p) = m else { continue };
+                        let mut shared = self.shared.borrow_mut();
+                        if p.is_data() {
+                            shared.oracle.on_drop(p.key(), LossCause::LinkDown);
+                        } else if is_copy(&p.flags) {
+                            shared.oracle.on_copy_drop(p.key(), LossCause::LinkDown);
                         }
                     }
                 }
