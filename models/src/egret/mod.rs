@@ -248,32 +248,31 @@ impl Egret {
     pub fn update(&mut self, id: MaskId, intent: Intent) -> Result<(), EgretError> {
         self.stats.api_calls += 1;
         let (job, expires) = self.jobs.get(&id).cloned().ok_or(EgretError::NoSuchMask(id))?;
-        if job.intent.target != intent.target {
-            // A new target may mean a new anchor: take the old mask off first.
-            self.unplace(id, &job);
-            match self.place(id, &intent, expires, false) {
-                Ok(anchor) => {
-                    self.jobs.insert(
-                        id,
-                        (Job { intent: intent.clone(), anchor: anchor.clone() }, expires),
-                    );
-                    self.push_configs(job.anchor.as_deref(), Some(&job.intent.target));
-                    self.push_configs(anchor.as_deref(), Some(&intent.target));
-                    Ok(())
-                }
-                Err(e) => {
-                    self.place(id, &job.intent, expires, false)
-                        .expect("invariant: the old mask fitted");
-                    self.stats.rejected += 1;
-                    Err(e)
-                }
+        let r = match self.locate(&intent) {
+            // Same anchor: the mask keeps its place in the stack.
+            Ok(a) if a == job.anchor => self.place(id, &intent, expires, true),
+            // Another anchor (or a local job): off the old one, on top of the new one.
+            Ok(_) => {
+                let saved = self.anchors.clone();
+                self.unplace(id, &job);
+                self.place(id, &intent, expires, false).inspect_err(|_| self.anchors = saved)
             }
-        } else {
-            let anchor =
-                self.place(id, &intent, expires, true).inspect_err(|_| self.stats.rejected += 1)?;
-            self.jobs.insert(id, (Job { intent: intent.clone(), anchor: anchor.clone() }, expires));
-            self.push_configs(anchor.as_deref(), Some(&intent.target));
-            Ok(())
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(anchor) => {
+                self.jobs
+                    .insert(id, (Job { intent: intent.clone(), anchor: anchor.clone() }, expires));
+                if anchor != job.anchor || intent.target != job.intent.target {
+                    self.push_configs(job.anchor.as_deref(), Some(&job.intent.target));
+                }
+                self.push_configs(anchor.as_deref(), Some(&intent.target));
+                Ok(())
+            }
+            Err(e) => {
+                self.stats.rejected += 1;
+                Err(e)
+            }
         }
     }
 
@@ -344,20 +343,15 @@ impl Egret {
 
     /// Discovers the mechanism and anchors, and puts the mask on the anchor where the
     /// target's and the peers' paths meet. Returns that anchor (`None`: local).
-    fn place(
-        &mut self,
-        id: MaskId,
-        intent: &Intent,
-        expires: Option<Time>,
-        replace: bool,
-    ) -> Result<Option<String>, EgretError> {
+    /// Mechanism and anchor discovery for an intent: the anchor its mask goes on (`None`:
+    /// local). The mask goes on the closest common ancestor: the first anchor that reaches the
+    /// target and every peer. Anchors below it on either side only forward.
+    fn locate(&self, intent: &Intent) -> Result<Option<String>, EgretError> {
         let anchors = match self.nib.discover(&intent.target, &intent.peers)? {
             Mechanism::Local => return Ok(None),
             Mechanism::Remote { anchors } => anchors,
         };
-        // The mask goes on the closest common ancestor: the first anchor that reaches the
-        // target and every peer. Anchors below it on either side only forward.
-        let anchor = anchors
+        anchors
             .iter()
             .find(|a| {
                 self.anchors.contains_key(*a)
@@ -365,7 +359,20 @@ impl Egret {
                     && intent.peers.iter().all(|p| self.port_of(a, p).is_some())
             })
             .cloned()
-            .ok_or_else(|| EgretError::NotAnAnchor { anchor: anchors.join(",") })?;
+            .map(Some)
+            .ok_or_else(|| EgretError::NotAnAnchor { anchor: anchors.join(",") })
+    }
+
+    /// Puts the intent's mask on its anchor (or, `replace`, updates it in place there).
+    /// Returns that anchor (`None`: local).
+    fn place(
+        &mut self,
+        id: MaskId,
+        intent: &Intent,
+        expires: Option<Time>,
+        replace: bool,
+    ) -> Result<Option<String>, EgretError> {
+        let Some(anchor) = self.locate(intent)? else { return Ok(None) };
         let target = self.port_of(&anchor, &intent.target).expect("invariant: checked");
         let mut peers: Vec<usize> = Vec::new();
         let mut weights: Vec<u32> = Vec::new();
@@ -560,6 +567,23 @@ mod tests {
             .collect();
         assert_eq!(costs[0], vec![("a".into(), OSPF_DRAIN), ("b".into(), OSPF_DRAIN)]);
         assert_eq!(costs[1], vec![("a".into(), 10), ("b".into(), 20)]);
+    }
+
+    #[test]
+    fn update_changes_a_mask_in_place_and_refusals_change_nothing() {
+        let mut e = lb_with_firewalls();
+        let id = e.add(Time::ZERO, Intent::target("fw1"), None).unwrap();
+        e.update(id, Intent::target("fw1").peers(&["fw3"])).unwrap();
+        assert_eq!(e.weights("lb", 0).unwrap(), vec![0, FULL / 3, FULL - FULL / 3]);
+        e.update(id, Intent::target("fw2")).unwrap();
+        let w = e.weights("lb", 0).unwrap();
+        assert_eq!((w[1], w[0] + w[2]), (0, FULL), "{w:?}");
+        let before = e.weights("lb", 0).unwrap();
+        assert!(e.update(id, Intent::target("fw2").peers(&["fw2"])).is_err());
+        assert!(e.update(id, Intent::target("nope")).is_err());
+        assert_eq!(e.weights("lb", 0).unwrap(), before);
+        e.revert(id).unwrap();
+        assert_eq!(e.weights("lb", 0).unwrap(), vec![FULL / 3 + 1, FULL / 3, FULL / 3]);
     }
 
     #[test]
