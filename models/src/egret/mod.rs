@@ -586,6 +586,40 @@ mod tests {
         assert_eq!(e.weights("lb", 0).unwrap(), vec![FULL / 3 + 1, FULL / 3, FULL / 3]);
     }
 
+    /// Egret 4.1: "{Target: server-A, Peer: server-C}" on different racks: the mask goes on
+    /// the aggregation switch, the closest common ancestor, over its ToR ports.
+    #[test]
+    fn figure2_mask_goes_on_the_common_ancestor() {
+        let mut nib = Nib::new();
+        nib.add("agg", NodeType::SdnSwitch);
+        for (tor, servers) in [("tor1", ["A", "B"]), ("tor2", ["C", "D"])] {
+            nib.add(tor, NodeType::SdnSwitch);
+            nib.link("agg", tor).unwrap();
+            for s in servers {
+                nib.add(s, NodeType::Function { stateful: false });
+                nib.link(tor, s).unwrap();
+            }
+        }
+        let mut e = Egret::new(nib, ConflictPolicy::Reject);
+        for a in ["agg", "tor1", "tor2"] {
+            e.manage(a, vec![1, 1]).unwrap();
+        }
+        e.add(Time::ZERO, Intent::target("A").peers(&["C"]), None).unwrap();
+        assert_eq!(e.stack("agg").unwrap().masks().count(), 1);
+        assert_eq!(e.stack("tor1").unwrap().masks().count(), 0);
+        assert_eq!(e.weights("agg", 0).unwrap(), vec![0, FULL]);
+        match e.poll_output() {
+            Some(EgretOutput::Configure { device, config: DeviceConfig::SdnEntries(s) }) => {
+                assert_eq!(device, "agg");
+                assert!(s.iter().all(|seg| seg.port == 1), "{s:?}");
+            }
+            o => panic!("unexpected {o:?}"),
+        }
+        // Same rack: the ToR is the common ancestor.
+        e.add(Time::ZERO, Intent::target("D").peers(&["C"]), None).unwrap();
+        assert_eq!(e.weights("tor2", 0).unwrap(), vec![FULL, 0]);
+    }
+
     #[test]
     fn unknown_target_and_mask_are_errors() {
         let mut e = lb_with_firewalls();
