@@ -663,4 +663,35 @@ mod tests {
         assert_eq!(moved, v0[0].hi - v0[0].lo);
         assert!(h.iter().any(|x| x.2 == 1) && h.iter().any(|x| x.2 == 2));
     }
+
+    /// The hash ranges the twin moves are the shares Egret's `MoveState` outputs ask for.
+    #[test]
+    fn state_moves_match_egrets_shares() {
+        let mut egret = Egret::new(nib(true), ConflictPolicy::Reject);
+        egret.manage("lb", vec![1, 1, 1]).unwrap();
+        let v0 = initial_segments(&egret.weights("lb", 0).unwrap());
+        egret.add(Time::ZERO, Intent::target("firewall-1"), None).unwrap();
+        let out: Vec<EgretOutput> = std::iter::from_fn(|| egret.poll_output()).collect();
+        let v1 = segments_of(&out);
+        let fw1 = (v0[0].hi - v0[0].lo) as f64;
+        let mut seen = 0;
+        for o in &out {
+            if let EgretOutput::MoveState { src, dst, share } = o {
+                assert_eq!(src, "firewall-1");
+                let port = ["firewall-1", "firewall-2", "firewall-3"]
+                    .iter()
+                    .position(|f| f == dst)
+                    .unwrap();
+                let len: u64 =
+                    handovers(&v0, &v1).iter().filter(|h| h.2 == port).map(|h| h.1 - h.0).sum();
+                let ppm = len as f64 / fw1 * 1e6;
+                assert!(
+                    (ppm - *share as f64).abs() <= 1.0,
+                    "{dst}: {ppm} ppm of the hash range vs share {share}"
+                );
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 2);
+    }
 }
