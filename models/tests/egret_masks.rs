@@ -156,3 +156,110 @@ proptest! {
         run(ConflictPolicy::Alternative, base, ops);
     }
 }
+
+// The same invariants through Egret's API, over a NIB with two anchors (a load balancer of
+// four firewalls and a DNS server of four zones with two services): intents by name, updates,
+// reverts, links going down and up.
+
+use base::Time;
+use models::egret::{Egret, Intent, Nib, NodeType};
+
+#[derive(Clone, Debug)]
+enum ApiOp {
+    Add { anchor: usize, target: usize, peers: Vec<usize>, filter: Option<u32> },
+    Update { pick: usize, target: usize },
+    Revert { pick: usize },
+    Link { anchor: usize, child: usize, up: bool },
+}
+
+const ANCHORS: [(&str, [&str; 4]); 2] =
+    [("lb", ["fw1", "fw2", "fw3", "fw4"]), ("dns", ["NZ1", "NZ2", "NZ3", "NZ4"])];
+
+fn api_op() -> impl Strategy<Value = ApiOp> {
+    prop_oneof![
+        4 => (0usize..2, 0usize..4, proptest::collection::vec(0usize..4, 0..3), proptest::option::of(0u32..2))
+            .prop_map(|(anchor, target, peers, filter)| ApiOp::Add { anchor, target, peers, filter }),
+        1 => (0usize..8, 0usize..4).prop_map(|(pick, target)| ApiOp::Update { pick, target }),
+        2 => (0usize..8).prop_map(|pick| ApiOp::Revert { pick }),
+        1 => (0usize..2, 0usize..4, any::<bool>()).prop_map(|(anchor, child, up)| ApiOp::Link { anchor, child, up }),
+    ]
+}
+
+fn egret() -> Egret {
+    let mut nib = Nib::new();
+    nib.add("lb", NodeType::LoadBalancer);
+    nib.add("dns", NodeType::DnsServer);
+    for (a, children) in ANCHORS {
+        for c in children {
+            let kind =
+                if a == "dns" { NodeType::Zone } else { NodeType::Function { stateful: true } };
+            nib.add(c, kind);
+            nib.link(a, c).unwrap();
+        }
+    }
+    let mut e = Egret::new(nib, ConflictPolicy::Reject);
+    e.manage("lb", vec![1, 2, 3, 4]).unwrap();
+    e.manage("dns", vec![1, 1, 1, 1]).unwrap();
+    e.set_services("dns", &["Phone", "Roaming"]).unwrap();
+    e
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn egret_api_keeps_every_anchor_whole(ops in proptest::collection::vec(api_op(), 0..30)) {
+        let mut e = egret();
+        let initial: Vec<Vec<u32>> =
+            ANCHORS.iter().flat_map(|(a, _)| [0, 1].map(|c| e.weights(a, c).unwrap())).collect();
+        let mut ids = Vec::new();
+        for o in ops {
+            match o {
+                ApiOp::Add { anchor, target, peers, filter } => {
+                    let (_, names) = ANCHORS[anchor];
+                    let peers: Vec<&str> = peers.iter().map(|&p| names[p]).collect();
+                    let filters: Vec<Filter> = filter.map(Filter::exact).into_iter().collect();
+                    let i = Intent::target(names[target]).peers(&peers).filters(&filters);
+                    if let Ok(id) = e.add(Time::ZERO, i, None) {
+                        ids.push((id, anchor));
+                    }
+                }
+                ApiOp::Update { pick, target } => {
+                    if let Some(&(id, anchor)) = ids.get(pick % ids.len().max(1)) {
+                        let _ = e.update(id, Intent::target(ANCHORS[anchor].1[target]));
+                    }
+                }
+                ApiOp::Revert { pick } => {
+                    if !ids.is_empty() {
+                        let (id, _) = ids.remove(pick % ids.len());
+                        e.revert(id).unwrap();
+                    }
+                }
+                ApiOp::Link { anchor, child, up } => {
+                    let (a, names) = ANCHORS[anchor];
+                    e.handle_link(a, names[child], up).unwrap();
+                }
+            }
+            while e.poll_output().is_some() {}
+            for (a, _) in ANCHORS {
+                let s = e.stack(a).unwrap();
+                let any_up = (0..s.ports()).any(|p| s.is_up(p));
+                for c in [0, 1] {
+                    let sum: u64 = e.weights(a, c).unwrap().iter().map(|&x| x as u64).sum();
+                    prop_assert_eq!(sum, if any_up { FULL as u64 } else { 0 });
+                }
+            }
+        }
+        for (id, _) in ids {
+            e.revert(id).unwrap();
+        }
+        for (a, names) in ANCHORS {
+            for c in names {
+                e.handle_link(a, c, true).unwrap();
+            }
+        }
+        let now: Vec<Vec<u32>> =
+            ANCHORS.iter().flat_map(|(a, _)| [0, 1].map(|c| e.weights(a, c).unwrap())).collect();
+        prop_assert_eq!(now, initial);
+    }
+}
