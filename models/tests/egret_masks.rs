@@ -1,7 +1,8 @@
 //! Egret's mask composition under random job sequences (the property test): on every
 //! anchor, after every operation, the deployed weights sum to exactly 100% with none negative,
 //! failed ports get nothing, a drained target gets nothing, and reverting every mask (with the
-//! ports back up) restores the base exactly.
+//! ports back up) restores the base exactly. The last test drives the same through `Egret`'s
+//! API on two anchors.
 
 use models::egret::{AnchorMask, ConflictPolicy, Filter, MaskId, MaskStack, FULL};
 use proptest::prelude::*;
