@@ -9,7 +9,10 @@
 //!
 //! - Processing a packet updates its flow's state (packets, bytes, created, last seen, and the
 //!   oracle's [`UpdateLog`]); the packet is then output unless flagged `DO_NOT_OUTPUT` (OpenNF
-//!   reprocessing, HotMiddlebox section 4: "reprocessed only to update state").
+//!   reprocessing, HotMiddlebox section 4: "reprocessed only to update state"). Which packets
+//!   change the NF's own state is the NF's kind ([`StateUpdates`]): every packet for an IDS or a
+//!   PRADS-like monitor, only connection set-up and teardown for a stateful firewall. Only those
+//!   enter the oracle's log; with `selective_cloning`, only those are cloned for reprocessing.
 //! - State transfer runs on a control thread beside packet processing, one operation at a time:
 //!   an export takes `export_per_flow` per flow and snapshots the state when it completes; an
 //!   import takes `import_per_flow` per flow and installs the state when it completes.
@@ -37,6 +40,47 @@ pub struct NfConfig {
     pub state_bytes_per_flow: u32,
     pub export_per_flow: Dur,
     pub import_per_flow: Dur,
+    /// Which packets change a flow's state.
+    pub state_updates: StateUpdates,
+    /// HotMiddlebox section 4, "Reducing Buffer Capacity Demands": during a move with packet
+    /// reprocessing, copy to the controller only the packets that update state ("the latter can
+    /// selectively clone packets to reduce buffer demands, and lighten the reprocessing load at
+    /// dstInst"). Off: every packet of a moving flow is cloned, as the paper's IDS does.
+    pub selective_cloning: bool,
+}
+
+/// Which packets update a flow's state (HotMiddlebox section 4: "Some NFs routinely update
+/// internal state for every packet, e.g. an IPS, IDS, or WAN optimizer, while others only update
+/// state for select packets, e.g. a stateful firewall only updates NF state when a TCP handshake
+/// completes or a connection finishes").
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum StateUpdates {
+    /// IDS, IPS, PRADS-like monitors: every packet updates its flow's state.
+    #[default]
+    EveryPacket,
+    /// A stateful firewall: a flow's state changes when its connection is established and when
+    /// it ends. The twin's flows are one direction of a connection, so the handshake is the
+    /// flow's first packet (`seq` 0) and the teardown its last (flagged `LAST`); the packets in
+    /// between only read the state.
+    ConnectionEvents,
+}
+
+impl StateUpdates {
+    /// Does processing packet `seq` (the flow's last when `last`) update its flow's state?
+    #[inline]
+    pub fn updates(self, seq: u32, last: bool) -> bool {
+        match self {
+            StateUpdates::EveryPacket => true,
+            StateUpdates::ConnectionEvents => seq == 0 || last,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StateUpdates::EveryPacket => "every-packet",
+            StateUpdates::ConnectionEvents => "connection-events",
+        }
+    }
 }
 
 impl Default for NfConfig {
@@ -49,6 +93,8 @@ impl Default for NfConfig {
             state_bytes_per_flow: 256,
             export_per_flow: Dur::from_micros(5),
             import_per_flow: Dur::from_micros(5),
+            state_updates: StateUpdates::EveryPacket,
+            selective_cloning: false,
         }
     }
 }
@@ -256,6 +302,8 @@ pub struct NfStats {
     pub flows_exported: u64,
     pub flows_imported: u64,
     pub events_raised: u64,
+    /// Packets of a moving flow not cloned because they change no state (selective cloning).
+    pub clones_skipped: u64,
     pub protocol_drops: u64,
     pub held: u64,
 }
@@ -479,6 +527,7 @@ impl Nf {
         // exported); it is dropped or raised to the controller. With reprocessing it is
         // processed, and a copy goes to the controller.
         let has_state = self.state.contains_key(&pkt.flow);
+        let updates = self.cfg.state_updates.updates(pkt.seq, pkt.flags.contains(Flags::LAST));
         if let Some(l) = self.locks.iter_mut().find(|l| {
             l.flows.contains(&pkt.flow)
                 || l.new_flows.contains(&pkt.flow)
@@ -505,6 +554,10 @@ impl Nf {
                         }
                     });
                     return;
+                }
+                EventAction::Copy if self.cfg.selective_cloning && !updates => {
+                    // Selective cloning: dstInst would learn nothing from reprocessing it.
+                    self.stats.clones_skipped += 1;
                 }
                 EventAction::Copy => {
                     // The copy leaves before this packet's chunk could: an export completing
@@ -533,7 +586,9 @@ impl Nf {
         st.packets += 1;
         st.bytes += pkt.size_bytes as u64;
         st.last_seen = now;
-        st.log.apply(now, pkt.seq);
+        if updates {
+            st.log.apply(now, pkt.seq);
+        }
         self.stats.processed += 1;
         if pkt.flags.contains(Flags::DO_NOT_OUTPUT) {
             self.stats.suppressed += 1;
@@ -920,6 +975,65 @@ mod tests {
                 .count(),
             4
         );
+    }
+
+    #[test]
+    fn a_firewall_updates_state_on_connection_set_up_and_teardown_only() {
+        let cfg = NfConfig { state_updates: StateUpdates::ConnectionEvents, ..NfConfig::default() };
+        let mut n = Nf::new(cfg);
+        for s in 0..5 {
+            let flags = if s == 4 { Flags::LAST } else { Flags::empty() };
+            n.handle_packet(Time::ZERO, pkt(1, s, flags));
+        }
+        let out = settle(&mut n);
+        // Every packet is processed and output; two of them change the state.
+        assert_eq!(out.iter().filter(|o| matches!(o, NfOutput::Transmit(_))).count(), 5);
+        let st = n.flow_state(FlowId(1)).unwrap();
+        assert_eq!(st.packets, 5);
+        assert_eq!(st.log.applied.iter().collect::<Vec<_>>(), vec![0, 4]);
+    }
+
+    /// HotMiddlebox section 4: with reprocessing, a firewall that clones selectively sends the
+    /// controller only the packets that change state; one that does not, sends them all.
+    #[test]
+    fn selective_cloning_copies_only_the_packets_that_update_state() {
+        for selective in [false, true] {
+            let cfg = NfConfig {
+                state_updates: StateUpdates::ConnectionEvents,
+                selective_cloning: selective,
+                ..NfConfig::default()
+            };
+            let mut n = Nf::new(cfg);
+            n.handle_packet(Time::ZERO, pkt(1, 0, Flags::empty()));
+            settle(&mut n);
+            let t0 = Time::ZERO + Dur::from_millis(1);
+            let lock = ExportLock { id: 4, action: EventAction::Copy, late: false };
+            let get = NfCtrl::GetPerflow { xid: Xid(1), filter: Match::any(), lock: Some(lock) };
+            n.handle_ctrl(t0, get);
+            n.handle_packet(t0, pkt(1, 1, Flags::empty())); // reads the state
+            n.handle_packet(t0, pkt(1, 2, Flags::LAST)); // teardown: an update
+            n.handle_packet(t0, pkt(2, 0, Flags::empty())); // a new connection: an update
+            let out = settle(&mut n);
+            let copies: Vec<(u64, u32)> = out
+                .iter()
+                .filter_map(|o| match o {
+                    NfOutput::ToController(NfEvent::Packet { id: 4, packet, .. }) => {
+                        assert!(packet.flags.contains(Flags::DO_NOT_OUTPUT));
+                        Some((packet.flow.0, packet.seq))
+                    }
+                    _ => None,
+                })
+                .collect();
+            // srcInst keeps processing and outputting all of them either way.
+            assert_eq!(out.iter().filter(|o| matches!(o, NfOutput::Transmit(_))).count(), 3);
+            if selective {
+                assert_eq!(copies, vec![(1, 2), (2, 0)]);
+                assert_eq!(n.stats().clones_skipped, 1);
+            } else {
+                assert_eq!(copies, vec![(1, 1), (1, 2), (2, 0)]);
+                assert_eq!(n.stats().clones_skipped, 0);
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! - `lost_updates`: packets that passed ingress whose update is not in the flow's final
 //!   owner's state, split into those the network lost (a link queue, a downed link, random
 //!   loss: no protocol could have applied them) and the rest (the protocol's or an NF's doing);
+//!   (For NFs whose state changes only on some packets, a stateful firewall's connection
+//!   set-up and teardown, only those packets are updates: [`Oracle::set_state_updates`].)
 //! - `reordered_updates`: updates the final owner applied after a later-sequenced one;
 //! - `duplicate_updates`: updates applied twice to the final owner's state;
 //! - `duplicate_outputs`: packets output at a sink more than once;
@@ -33,7 +35,8 @@ use std::fmt;
 use base::Time;
 
 use crate::fxhash::FxHashMap;
-use crate::packet::{FlowId, NodeId, Packet, PacketKey};
+use crate::nf::StateUpdates;
+use crate::packet::{Flags, FlowId, NodeId, Packet, PacketKey};
 
 /// A set of sequence numbers as sorted, disjoint, non-adjacent half-open ranges: one range for a
 /// flow whose packets arrived in order, a few more for gaps.
@@ -221,6 +224,8 @@ struct FlowBook {
     duplicate_outputs: u64,
     /// (seq, cause) in the order recorded; the last one for a seq is its cause.
     drops: Vec<(u32, LossCause)>,
+    /// The sequence number of the flow's last packet (flagged `LAST`), once it passed ingress.
+    last: Option<u32>,
 }
 
 /// The oracle's bookkeeping for one run.
@@ -229,6 +234,9 @@ pub struct Oracle {
     /// Looked up per packet; iterated only in `finish`, in flow order.
     flows: FxHashMap<FlowId, FlowBook>,
     ingress_out_of_order: u64,
+    /// Which ingress packets are updates the final owner must hold, per NF instance whose
+    /// state changes only on some packets (every packet otherwise).
+    state_updates: BTreeMap<NodeId, StateUpdates>,
 }
 
 /// One flow's findings (only flows with a problem are listed in a report).
@@ -282,6 +290,12 @@ impl Oracle {
         Self::default()
     }
 
+    /// Instance `nf` changes a flow's state only on the packets `kind` names: when it is a
+    /// flow's final owner, the other packets are not expected in the flow's log.
+    pub fn set_state_updates(&mut self, nf: NodeId, kind: StateUpdates) {
+        self.state_updates.insert(nf, kind);
+    }
+
     pub fn on_sent(&mut self, p: &Packet) {
         self.flows.entry(p.flow).or_default().sent.insert(p.seq);
     }
@@ -292,6 +306,9 @@ impl Oracle {
             self.ingress_out_of_order += 1;
         }
         book.ingress.insert(p.seq);
+        if p.flags.contains(Flags::LAST) {
+            book.last = Some(p.seq);
+        }
     }
 
     pub fn on_drop(&mut self, key: PacketKey, cause: LossCause) {
@@ -359,7 +376,11 @@ impl Oracle {
                 Some(&(node, log)) => {
                     f.owner = Some(node);
                     let mut expected = 0;
+                    let kind = self.state_updates.get(&node).copied().unwrap_or_default();
                     for seq in book.ingress.iter() {
+                        if !kind.updates(seq, book.last == Some(seq)) {
+                            continue;
+                        }
                         let network = last_cause.get(&seq).is_some_and(|c| c.is_network());
                         if !network {
                             expected = digest_step(expected, seq);
@@ -500,6 +521,33 @@ mod tests {
         assert_eq!((r.lost_updates, r.reordered_updates, r.state_mismatch), (0, 1, 1));
         assert!(r.verdict(Guarantee::LossFree).honoured);
         assert!(!r.verdict(Guarantee::LossFreeOrderPreserving).honoured);
+    }
+
+    #[test]
+    fn for_a_firewall_only_set_up_and_teardown_are_expected_updates() {
+        let report = |applied: &[u32]| {
+            let mut o = Oracle::new();
+            o.set_state_updates(NodeId(1), StateUpdates::ConnectionEvents);
+            for s in 0..5 {
+                let mut pkt = p(1, s);
+                if s == 4 {
+                    pkt.flags.insert(Flags::LAST);
+                }
+                o.on_sent(&pkt);
+                o.on_ingress(&pkt);
+                o.on_output(&pkt);
+            }
+            let mut log = UpdateLog::default();
+            for &s in applied {
+                log.apply(Time::from_nanos(s as u64), s);
+            }
+            o.finish([(NodeId(1), FlowId(1), &log)])
+        };
+        let r = report(&[0, 4]);
+        assert_eq!((r.lost_updates, r.state_mismatch), (0, 0));
+        // The teardown missing is a lost update, as any other would be.
+        let r = report(&[0]);
+        assert_eq!((r.lost_updates, r.state_mismatch), (1, 1));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! declared, and the weaker modes show the violations they permit.
 
 use base::Dur;
+use models::nf::StateUpdates;
 use models::opennf::OpenNfConfig;
 use models::oracle::Guarantee;
 use scenarios::config::ProtocolConfig;
@@ -193,4 +194,65 @@ fn p2p_transfers_state_faster_than_the_controller_path() {
             ["state_transfer_ms"];
     }
     assert!(p2p < ctl, "P2P {p2p} ms vs controller path {ctl} ms (summed over runs)");
+}
+
+/// `run`, with both instances stateful firewalls (state changes on connection set-up and
+/// teardown only) that clone selectively or not.
+fn run_firewall(c: OpenNfConfig, load: f64, seed: u64, selective_cloning: bool) -> RunOutcome {
+    let mut cfg = reroute_pair(Some(load), Dur::from_millis(20), Some(Dur::from_millis(10)));
+    cfg.protocol = ProtocolConfig::OpenNf(c);
+    for n in &mut cfg.nodes {
+        if let scenarios::config::NodeKind::Nf(nf) = &mut n.kind {
+            nf.state_updates = StateUpdates::ConnectionEvents;
+            nf.selective_cloning = selective_cloning;
+        }
+    }
+    let r = run_once(&cfg, seed);
+    assert!(r.moves[0].finished.is_some(), "{:?}", r.moves);
+    assert!(r.oracle.balances() && r.oracle.in_flight == 0, "{:?}", r.oracle);
+    r
+}
+
+/// HotMiddlebox section 4: a firewall "can selectively clone packets to reduce buffer demands".
+/// Cloning only set-up and teardown packets keeps the move loss-free and without duplicate
+/// output, and the controller buffers (and dstInst reprocesses) fewer packets.
+#[test]
+fn selective_cloning_keeps_a_firewall_move_loss_free_and_buffers_less() {
+    let (mut all, mut selective) = (0.0, 0.0);
+    for (load, seed) in CASES {
+        for sel in [false, true] {
+            let r = run_firewall(OpenNfConfig::reprocessing(), load, seed, sel);
+            let o = &r.oracle;
+            assert_eq!(
+                (o.lost_updates, o.duplicate_outputs),
+                (0, 0),
+                "selective {sel}, load {load}, seed {seed}: {:?}",
+                o.findings
+            );
+            assert!(r.verdict.honoured, "{:?}", r.verdict);
+            let buffered = r.metrics["max_controller_buffer_pkts"];
+            if sel {
+                selective += buffered;
+            } else {
+                all += buffered;
+            }
+        }
+    }
+    assert!(all > 0.0, "no move buffered anything: the test exercises nothing");
+    assert!(selective < all / 2.0, "selective cloning buffered {selective}, cloning all {all}");
+}
+
+/// The oracle still bites for a firewall: a move without guarantees drops set-up and teardown
+/// packets at srcInst, and those are lost updates.
+#[test]
+fn a_firewall_move_without_guarantees_loses_connection_updates() {
+    let lost: u64 = CASES
+        .iter()
+        .map(|&(load, seed)| {
+            run_firewall(OpenNfConfig::opennf(Guarantee::None), load, seed, false)
+                .oracle
+                .lost_updates
+        })
+        .sum();
+    assert!(lost > 0, "no firewall move without guarantees lost an update");
 }

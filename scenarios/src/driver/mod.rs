@@ -25,7 +25,7 @@ use std::rc::Rc;
 
 use base::Time;
 use models::controller::{Controller, ControllerInput};
-use models::nf::{Nf, NfCtrl};
+use models::nf::{Nf, NfCtrl, StateUpdates};
 use models::oracle::Oracle;
 use models::packet::{NodeId, Packet, PortId};
 use models::reroute::Reroute;
@@ -190,12 +190,17 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
                     shared.clone(),
                 ))
             }
-            NodeKind::Nf(c) => sim.add_entity(NfEntity::new(
-                Nf::new(c.clone()),
-                controller,
-                cfg.control_latency,
-                shared.clone(),
-            )),
+            NodeKind::Nf(c) => {
+                if c.state_updates != StateUpdates::EveryPacket {
+                    shared.borrow_mut().oracle.set_state_updates(NodeId(i as u32), c.state_updates);
+                }
+                sim.add_entity(NfEntity::new(
+                    Nf::new(c.clone()),
+                    controller,
+                    cfg.control_latency,
+                    shared.clone(),
+                ))
+            }
             NodeKind::Controller(c) => sim.add_entity(ControllerEntity::new(
                 Controller::new(c.clone(), protocol(&cfg.protocol)),
                 cfg.control_latency,

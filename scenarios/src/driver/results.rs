@@ -38,6 +38,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "mean_fct_ms",
     "move_duration_ms",
     "moves_failed",
+    "nf_events_raised_pkts",
     "nf_max_queue_pkts",
     "nf_processed_pkts",
     "p99_delay_us",
@@ -108,6 +109,8 @@ pub(super) fn collect(
                 }
                 let s = e.nf.stats();
                 *metrics.entry("nf_processed_pkts".into()).or_insert(0.0) += s.processed as f64;
+                *metrics.entry("nf_events_raised_pkts".into()).or_insert(0.0) +=
+                    s.events_raised as f64;
                 let q = metrics.entry("nf_max_queue_pkts".to_string()).or_insert(0.0);
                 *q = f64::max(*q, s.max_queue as f64);
             }

@@ -68,6 +68,8 @@ pub struct NodeSpec {
     pub state_bytes: Option<S<u32>>,
     pub export_per_flow: Option<S<Quantity>>,
     pub import_per_flow: Option<S<Quantity>>,
+    pub state_updates: Option<S<String>>,
+    pub selective_cloning: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -114,6 +114,8 @@ table!(
         ("state_bytes", "state_bytes = 256"),
         ("export_per_flow", r#"export_per_flow = "5us""#),
         ("import_per_flow", r#"import_per_flow = "5us""#),
+        ("state_updates", r#"state_updates = "connection-events""#),
+        ("selective_cloning", "selective_cloning = true"),
     ],
     [("update", UPDATE), ("rules", RULE)]
 );

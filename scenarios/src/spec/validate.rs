@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use base::{Bps, Dur, Time};
 use models::controller::ControllerConfig;
-use models::nf::NfConfig;
+use models::nf::{NfConfig, StateUpdates};
 use models::opennf::OpenNfConfig;
 use models::oracle::Guarantee;
 use models::reroute::RerouteConfig;
@@ -50,7 +50,10 @@ const NF_KEYS: &[&str] = &[
     "state_bytes",
     "export_per_flow",
     "import_per_flow",
+    "state_updates",
+    "selective_cloning",
 ];
+const STATE_UPDATES: &[&str] = &["every-packet", "connection-events"];
 const HARDWARE_KEYS: &[&str] = &["model", "min", "max", "mean"];
 const SOFTWARE_KEYS: &[&str] = &["model", "per_rule"];
 const TIMELINE_ACTIONS: &[&str] =
@@ -597,7 +600,7 @@ fn on_switch(cx: &mut Cx, i: usize, n: &Spanned<NodeSpec>, kind: &'static str) {
 
 /// Keys given that belong to another kind of node.
 fn stray_keys(cx: &mut Cx, n: &NodeSpec, valid: &'static [&'static str], what: &'static str) {
-    let present: [(&'static str, Option<Range<usize>>); 11] = [
+    let present: [(&'static str, Option<Range<usize>>); 13] = [
         ("table_capacity", n.table_capacity.as_ref().map(|v| v.span())),
         ("update", n.update.as_ref().map(|v| v.span())),
         ("table_miss", n.table_miss.as_ref().map(|v| v.span())),
@@ -609,6 +612,8 @@ fn stray_keys(cx: &mut Cx, n: &NodeSpec, valid: &'static [&'static str], what: &
         ("state_bytes", n.state_bytes.as_ref().map(|v| v.span())),
         ("export_per_flow", n.export_per_flow.as_ref().map(|v| v.span())),
         ("import_per_flow", n.import_per_flow.as_ref().map(|v| v.span())),
+        ("state_updates", n.state_updates.as_ref().map(|v| v.span())),
+        ("selective_cloning", n.selective_cloning.as_ref().map(|v| v.span())),
     ];
     for (key, span) in present {
         if let (Some(span), false) = (span, valid.contains(&key)) {
@@ -653,6 +658,24 @@ fn nf(cx: &mut Cx, n: &NodeSpec) -> NfConfig {
         },
         (None, None) => d.service,
     };
+    let state_updates = match &n.state_updates {
+        None => d.state_updates,
+        Some(v) => match v.get_ref().as_str() {
+            "every-packet" => StateUpdates::EveryPacket,
+            "connection-events" => StateUpdates::ConnectionEvents,
+            other => {
+                cx.push(
+                    v.span(),
+                    ErrorKind::UnknownValue {
+                        key: "state_updates",
+                        given: other.into(),
+                        valid: STATE_UPDATES,
+                    },
+                );
+                d.state_updates
+            }
+        },
+    };
     NfConfig {
         service,
         queue_capacity: n.queue.as_ref().map_or(d.queue_capacity, |q| *q.get_ref()),
@@ -662,6 +685,11 @@ fn nf(cx: &mut Cx, n: &NodeSpec) -> NfConfig {
             .map_or(d.state_bytes_per_flow, |q| *q.get_ref()),
         export_per_flow: cx.dur("export_per_flow", &n.export_per_flow, d.export_per_flow),
         import_per_flow: cx.dur("import_per_flow", &n.import_per_flow, d.import_per_flow),
+        state_updates,
+        selective_cloning: n
+            .selective_cloning
+            .as_ref()
+            .map_or(d.selective_cloning, |b| *b.get_ref()),
     }
 }
 
