@@ -14,6 +14,7 @@
 
 pub mod controller;
 pub mod e2;
+pub mod egret;
 pub mod fxhash;
 pub mod host;
 pub mod nf;

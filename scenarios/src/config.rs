@@ -178,6 +178,13 @@ pub enum TimelineAction {
         source: NodeIdx,
         load: f64,
     },
+    /// A configuration pushed to a switch by a controller outside the scenario's protocol
+    /// (Egret's configuration execution): the rule changes reach the switch after the control
+    /// latency, as one batch. Set by code (reproduce targets), not by scenario files.
+    SwitchRules {
+        switch: NodeIdx,
+        mods: Vec<models::switch::FlowMod>,
+    },
 }
 
 impl ScenarioConfig {

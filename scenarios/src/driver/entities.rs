@@ -358,6 +358,11 @@ impl SwitchEntity {
                             .on_drop(packet.key(), LossCause::RuleDrop),
                     }
                 }
+                // The timeline's own rule pushes (`SwitchRules`) answer to nobody.
+                SwitchOutput::ToController(
+                    models::switch::SwitchEvent::FlowModsDone { xid }
+                    | models::switch::SwitchEvent::FlowModFailed { xid, .. },
+                ) if xid.0 & 1 << 63 != 0 => {}
                 SwitchOutput::ToController(event) => match self.controller {
                     Some(c) => to_controller(
                         ctx,
@@ -614,6 +619,7 @@ pub(crate) struct TimelineEntity {
     links: Vec<(LinkId, LinkId)>,
     controller: Option<EntityId>,
     shared: SharedRef,
+    control_latency: Dur,
 }
 
 impl TimelineEntity {
@@ -643,6 +649,7 @@ impl TimelineEntity {
             links,
             controller,
             shared,
+            control_latency: cfg.control_latency,
         }
     }
 }
@@ -716,6 +723,12 @@ impl Entity<Msg> for TimelineEntity {
             TimelineAction::SetLoad { .. } => {}
             TimelineAction::NfFail(n) => ctx.send(EntityId(n.0), Dur::ZERO, Msg::NfFail),
             TimelineAction::NfRestore(n) => ctx.send(EntityId(n.0), Dur::ZERO, Msg::NfRestore),
+            TimelineAction::SwitchRules { switch, mods } => {
+                // Transaction ids of their own (high bit set), apart from the protocols'.
+                let xid = models::Xid(1 << 63 | i as u64);
+                let msg = SwitchCtrl::FlowMods { xid, mods: mods.clone() };
+                ctx.send(EntityId(switch.0), self.control_latency, Msg::ToSwitch(Box::new(msg)));
+            }
         }
     }
 }

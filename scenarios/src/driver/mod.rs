@@ -147,6 +147,12 @@ impl Built {
         e.nf.flow_state(models::packet::FlowId(flow)).map(|s| s.log.clone())
     }
 
+    /// The NF instance at `node` (for reproduce targets that read per-instance counters and
+    /// states mid-run).
+    pub fn nf(&self, node: NodeIdx) -> Option<&models::nf::Nf> {
+        self.sim.entity::<NfEntity>(EntityId(node.0)).map(|e| &e.nf)
+    }
+
     pub fn outcome(&self, cfg: &ScenarioConfig) -> RunOutcome {
         results::collect(cfg, self.seed, &self.sim, &self.shared.borrow())
     }
