@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::control::{ControlServer, SOCKET_ENV, TOKEN_ENV};
 use crate::roles::Report;
 use crate::sys;
 
@@ -84,6 +85,7 @@ pub struct Lab {
     namespaces: Vec<(String, String)>,
     links: usize,
     hosts: Vec<Host>,
+    control: ControlServer,
     torn_down: bool,
 }
 
@@ -98,7 +100,12 @@ impl Lab {
         let dir = std::env::temp_dir().join(format!("nftwin-live-{id}"));
         fs::create_dir_all(&dir)
             .map_err(|source| LabError::Io { what: format!("create {}", dir.display()), source })?;
+        let control = ControlServer::bind(&dir).map_err(|source| LabError::Io {
+            what: format!("open the control socket in {}", dir.display()),
+            source,
+        })?;
         Ok(Lab {
+            control,
             id,
             dir,
             host_bin: host_bin.to_path_buf(),
@@ -112,6 +119,11 @@ impl Lab {
     /// The run's random id, part of every name it creates.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The control channel to the hosts.
+    pub fn control(&self) -> &ControlServer {
+        &self.control
     }
 
     /// The folder with the hosts' logs.
@@ -174,6 +186,7 @@ impl Lab {
             cmd.arg(format!("--vdev=net_af_packet{i},iface={ifc},framecnt=16384"));
         }
         cmd.arg("--").args(app).arg("--name").arg(name);
+        cmd.env(SOCKET_ENV, self.control.path()).env(TOKEN_ENV, self.control.token());
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log_file));
         let mut child = cmd.spawn().map_err(|source| LabError::Io {
             what: format!("start host {name} ({})", self.host_bin.display()),
@@ -203,7 +216,20 @@ impl Lab {
 
     /// Waits until host `name` prints `READY`.
     pub fn wait_ready(&mut self, name: &str, timeout: Duration) -> Result<(), LabError> {
-        self.wait_line(name, timeout, "become ready", |l| l == READY).map(|_| ())
+        self.wait_line(name, timeout, "become ready", |l| l == READY)?;
+        // A host says hello on the control channel before READY; the server's accept thread
+        // may still be on it.
+        let step = Duration::from_millis(5);
+        let mut waited = Duration::ZERO;
+        while !self.control.connected(name) {
+            if waited >= timeout {
+                return Err(self.timeout(self.index(name)?, "reach the control channel", timeout));
+            }
+            self.check_alive()?;
+            thread::sleep(step);
+            waited += step;
+        }
+        Ok(())
     }
 
     /// Waits until host `name` exits by itself and returns its report.
@@ -228,12 +254,15 @@ impl Lab {
         }
     }
 
-    /// Asks host `name` to stop (SIGTERM: it prints its report and exits) and returns the
-    /// report.
+    /// Asks host `name` to stop (`stop` on the control channel, SIGTERM if it is not
+    /// connected; it prints its report and exits) and returns the report.
     pub fn stop(&mut self, name: &str, timeout: Duration) -> Result<Report, LabError> {
         let i = self.index(name)?;
         self.check_alive_except(None)?;
-        signal(self.hosts[i].pid, libc_sigterm());
+        if !self.control.send(name, "stop") {
+            // A host that never reached the control channel still stops on SIGTERM.
+            signal(self.hosts[i].pid, libc_sigterm());
+        }
         self.wait_exit(name, timeout)
     }
 

@@ -17,6 +17,8 @@
 //!   Ctrl-C, host crash).
 //! - [`roles`]: what the source and the sink compute (pacing, the oracle's receiver), free of
 //!   DPDK; the switch role is `models::switch::Switch`.
+//! - [`control`]: the control channel (a Unix socket, a fresh random token per run, a log of
+//!   every message with its wall-clock time).
 //! - [`forward`]: the sustained-forwarding measurement (source, switch, sink).
 //! - `dpdk` (feature `dpdk`): the FFI to the C shim `shim/nfw_dpdk.c`, the only `unsafe` of
 //!   the workspace besides [`sys`] (root check, signals).
@@ -26,6 +28,7 @@
 #![deny(unsafe_code)]
 
 pub mod clock;
+pub mod control;
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
 pub mod forward;

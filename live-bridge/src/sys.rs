@@ -56,3 +56,8 @@ pub fn cpu_time_ns() -> u64 {
     let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1000;
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
+
+/// Sets the flag [`stop_requested`] reads, as a signal would (the control channel's `stop`).
+pub fn request_stop() {
+    STOP.store(true, Ordering::SeqCst);
+}

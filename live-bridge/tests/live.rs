@@ -132,3 +132,28 @@ fn highest_loss_free_forwarding_rate() {
     }
     eprintln!("highest loss-free rate tried: {best} pps");
 }
+
+#[test]
+fn control_messages_without_the_runs_token_are_ignored_and_counted() {
+    let Some(bin) = live_host("control_token") else { return };
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut lab = Lab::new(&bin).expect("lab");
+    let id = lab.id().to_string();
+    let (a, _b) = lab.link("sink", "peer").expect("link");
+    lab.spawn("sink", &[a], &["--role".into(), "sink".into()]).expect("spawn");
+    lab.wait_ready("sink", Duration::from_secs(20)).expect("ready");
+    assert!(lab.control().send_line("sink", "stop"), "no token");
+    assert!(
+        lab.control().send_line("sink", "0123456789abcdef0123456789abcdef stop"),
+        "wrong token"
+    );
+    // Still running: `sleep` fails if the host exits.
+    lab.sleep(Duration::from_millis(500)).expect("the host ignored both");
+    let report = lab.stop("sink", Duration::from_secs(10)).expect("stopped by the real token");
+    assert_eq!(report.get("ctrl_rejected"), Some(2));
+    assert_eq!(report.get("ctrl_accepted"), Some(1));
+    let log = std::fs::read_to_string(lab.dir().join("control.log")).expect("control log");
+    assert_eq!(log.lines().filter(|l| l.contains(" out sink ")).count(), 3, "{log}");
+    drop(lab);
+    assert_eq!(leftovers(&id), Vec::<String>::new());
+}

@@ -142,6 +142,8 @@ mod live {
         for p in 0..ports {
             macs.push(Mac(e.start_port(p, DESC)?));
         }
+        let chan = live_bridge::control::HostChannel::connect_from_env(&app.name)
+            .map_err(|e| format!("control channel: {e}"))?;
         println!("READY");
         let _ = std::io::stdout().flush();
         let mut r = match app.role.as_str() {
@@ -151,6 +153,11 @@ mod live {
             other => return Err(format!("unknown role {other:?} (source, switch, sink)")),
         };
         r.set("cpu_ns", live_bridge::sys::cpu_time_ns());
+        if let Some(c) = &chan {
+            use std::sync::atomic::Ordering;
+            r.set("ctrl_accepted", c.accepted.load(Ordering::SeqCst));
+            r.set("ctrl_rejected", c.rejected.load(Ordering::SeqCst));
+        }
         for p in 0..ports {
             let s = e.stats(p);
             r.set(&format!("port{p}_rx"), s.rx);
