@@ -35,8 +35,9 @@ pub const EXIT_NO_DPDK: i32 = 4;
 pub const EXIT_USAGE: i32 = 2;
 /// The line a host prints once its ports are up.
 pub const READY: &str = "READY";
-/// The hosts' scheduling priority (`nice`; negative is favoured).
-pub const HOST_NICE: i32 = -10;
+/// The hosts' real-time priority (`chrt --rr`, 1..99; low: above every normal process, below
+/// the kernel's own real-time threads).
+pub const HOST_RT_PRIORITY: u32 = 5;
 /// Where DPDK keeps its per-prefix runtime directories.
 pub const DPDK_RUN_DIR: &str = "/var/run/dpdk";
 
@@ -170,10 +171,14 @@ impl Lab {
         let log = self.dir.join(format!("{name}.log"));
         let log_file = fs::File::create(&log)
             .map_err(|source| LabError::Io { what: format!("create {}", log.display()), source })?;
-        // Hosts run at nice -10: on a machine shared with builds, a descheduled host is the
+        // Hosts run under SCHED_RR: on a machine shared with builds, a descheduled host is the
         // main cause of loss (its RX ring overflows), which is not what a live run measures.
-        let mut cmd = Command::new("nice");
-        cmd.args(["-n", &HOST_NICE.to_string(), "ip", "netns", "exec", &ns]).arg(&self.host_bin);
+        // `nice -10` was not enough (a switch host waited on the run queue longer than it ran,
+        // with five compilers beside it). The kernel's RT throttling (95% by default) and the
+        // hosts' idle sleeps leave the rest of the machine its share.
+        let mut cmd = Command::new("chrt");
+        cmd.args(["--rr", &HOST_RT_PRIORITY.to_string(), "ip", "netns", "exec", &ns]);
+        cmd.arg(&self.host_bin);
         // EAL arguments (shared/dpdk-notes.md): no hugepages, no PCI, one lcore that may float
         // over both cores, a private file prefix per host.
         cmd.args(["--no-huge", "-m", "64", "--no-pci", "--lcores=0@(0-1)"]);

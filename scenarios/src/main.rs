@@ -29,6 +29,8 @@ enum Command {
     Validate(cli::validate::ValidateArgs),
     /// Regenerate the papers' figures: CSVs, PNG plots and a manifest per target.
     Reproduce(cli::reproduce::ReproduceArgs),
+    /// Run a live scenario on DPDK hosts in network namespaces (root; see docs/live.md).
+    Live(cli::live::LiveArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Workload(a) => done(cli::workload::run(a)),
         Command::Validate(a) => done(cli::validate::run(a)),
         Command::Reproduce(a) => done(cli::reproduce::run(a)),
+        Command::Live(a) => cli::live::run(a),
     };
     match result {
         Ok(code) => code,

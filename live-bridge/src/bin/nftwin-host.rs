@@ -133,6 +133,15 @@ mod live {
     /// leave together; the sink's delay includes up to this much of the source's batching).
     const SOURCE_QUANTUM: Duration = Duration::from_micros(100);
 
+    /// After a TX that took nothing, let the kernel run: the frames a port has not taken wait
+    /// for the kernel's own work (often a softirq thread at normal priority), which a
+    /// real-time host spinning on the same core would starve.
+    fn tx_backoff(took: usize) {
+        if took == 0 {
+            thread::sleep(Duration::from_micros(20));
+        }
+    }
+
     pub fn run_role(e: &Eal, app: &App) -> Result<Report, String> {
         let ports = e.port_count();
         if ports == 0 {
@@ -198,6 +207,7 @@ mod live {
                 sent += took as u64;
                 if took < offered {
                     partial += 1;
+                    tx_backoff(took);
                 }
                 continue;
             }
@@ -258,7 +268,8 @@ mod live {
                                 let q = usize::from(port.0);
                                 wire::encode(&packet, me, Mac::for_node(20 + port.0), &mut frame);
                                 while !out[q].push(&frame) {
-                                    e.tx(port.0, &mut out[q]);
+                                    let took = e.tx(port.0, &mut out[q]);
+                                    tx_backoff(took);
                                 }
                                 forwarded += 1;
                             }
@@ -269,7 +280,8 @@ mod live {
             }
             for (q, b) in out.iter_mut().enumerate() {
                 while !b.is_empty() && !stop_requested() {
-                    e.tx(q as u16, b);
+                    let took = e.tx(q as u16, b);
+                    tx_backoff(took);
                 }
             }
             idle = if got == 0 { idle.saturating_add(1) } else { 0 };

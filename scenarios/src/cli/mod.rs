@@ -1,6 +1,7 @@
 //! One module per `nftwin` subcommand.
 
 pub mod bench;
+pub mod live;
 pub mod reproduce;
 pub mod run;
 pub mod validate;

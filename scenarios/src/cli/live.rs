@@ -1,0 +1,130 @@
+//! `nftwin live FILE`: a live scenario on DPDK hosts in network namespaces (`live-bridge`).
+//!
+//! A live file is small TOML (`scenarios/live/*.toml`, described in docs/live.md); today it
+//! has one kind, `forward`: sustained forwarding through a DPDK switch host. The run always
+//! tears down what it built, also on Ctrl-C and when a host crashes. Exit status: 0 when
+//! nothing was lost, reordered or duplicated, 3 otherwise, 2 for bad input or a failed run.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use live_bridge::forward::{self, ForwardPlan};
+use serde::Deserialize;
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// A live scenario (TOML; see docs/live.md and scenarios/live/).
+    pub file: PathBuf,
+    /// The host binary (default: `nftwin-host` beside this `nftwin`).
+    #[arg(long)]
+    pub host_bin: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiveFile {
+    live: LiveSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiveSpec {
+    kind: String,
+    rate_pps: u64,
+    seconds: u64,
+    #[serde(default = "one")]
+    flows: u64,
+    #[serde(default = "default_size")]
+    size_bytes: u32,
+}
+
+fn one() -> u64 {
+    1
+}
+fn default_size() -> u32 {
+    128
+}
+
+pub fn run(args: LiveArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let spec = parse(&args.file, &text)?;
+    let host_bin = host_binary(args.host_bin)?;
+    live_bridge::sys::catch_stop_signals();
+    let plan = ForwardPlan {
+        rate_pps: spec.rate_pps,
+        count: spec.rate_pps * spec.seconds,
+        flows: spec.flows,
+        size_bytes: spec.size_bytes,
+    };
+    eprintln!(
+        "live: forwarding {} packets at {} pps ({} flows, {} bytes) through a DPDK switch host",
+        plan.count, plan.rate_pps, plan.flows, plan.size_bytes
+    );
+    let r = forward::run(&host_bin, plan).map_err(|e| anyhow!("live run failed: {e}"))?;
+    let secs = r.send_ns as f64 / 1e9;
+    let per_pkt = |rep: &live_bridge::roles::Report| rep.get("cpu_ns").unwrap_or(0) / r.sent.max(1);
+    println!("metric                   value");
+    println!("sent_pkts                {}", r.sent);
+    println!("received_pkts            {}", r.unique);
+    println!("lost_pkts                {}", r.lost);
+    println!("reordered_pkts           {}", r.reordered);
+    println!("duplicate_pkts           {}", r.duplicates);
+    println!("achieved_pps             {:.0}", r.sent as f64 / secs.max(1e-9));
+    println!("delay_mean_us            {:.1}", r.delay_mean_ns as f64 / 1e3);
+    println!("delay_max_us             {:.1}", r.delay_max_ns as f64 / 1e3);
+    println!("cpu_source_ns_per_pkt    {}", per_pkt(&r.source));
+    println!("cpu_switch_ns_per_pkt    {}", per_pkt(&r.switch));
+    println!("cpu_sink_ns_per_pkt      {}", per_pkt(&r.sink));
+    eprintln!("source: {}\nswitch: {}\nsink:   {}", r.source, r.switch, r.sink);
+    let ok = r.lost == 0 && r.reordered == 0 && r.duplicates == 0;
+    println!("verdict                  {}", if ok { "loss-free" } else { "LOSS" });
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
+fn parse(file: &Path, text: &str) -> Result<LiveSpec> {
+    let f: LiveFile = toml::from_str(text).map_err(|e| {
+        let (line, col) =
+            e.span().map_or((1, 1), |s| scenarios::spec::error::line_col(text, s.start));
+        anyhow!("{}:{line}:{col}: error: {}", file.display(), e.message())
+    })?;
+    let s = f.live;
+    let at = |key: &str| {
+        let off = text.find(key).unwrap_or(0);
+        let (l, c) = scenarios::spec::error::line_col(text, off);
+        format!("{}:{l}:{c}", file.display())
+    };
+    if s.kind != "forward" {
+        bail!(
+            "{}: error: unknown live kind `{}`\nhelp: the kinds are: forward",
+            at("kind"),
+            s.kind
+        );
+    }
+    if s.rate_pps == 0 || s.seconds == 0 || s.flows == 0 {
+        bail!(
+            "{}: error: rate_pps, seconds and flows must be at least 1\nhelp: e.g. rate_pps = 100000, seconds = 10, flows = 100",
+            at("[live]")
+        );
+    }
+    Ok(s)
+}
+
+/// `nftwin-host` beside this executable, unless given.
+fn host_binary(given: Option<PathBuf>) -> Result<PathBuf> {
+    let p = match given {
+        Some(p) => p,
+        None => std::env::current_exe()
+            .context("cannot find this executable's folder")?
+            .with_file_name("nftwin-host"),
+    };
+    if !p.exists() {
+        bail!(
+            "no host binary at {}\nhelp: build it with `cargo build --release -p live-bridge --features dpdk` (needs `apt-get install libdpdk-dev pkg-config`)",
+            p.display()
+        );
+    }
+    Ok(p)
+}
