@@ -29,6 +29,7 @@
 
 pub mod clock;
 pub mod control;
+pub mod ctrlmsg;
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
 pub mod forward;
