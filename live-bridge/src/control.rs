@@ -22,8 +22,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Duration;
 
 use crate::clock::wall;
 use crate::lab::random_bytes;
@@ -45,6 +47,7 @@ pub struct ControlServer {
     hosts: Arc<Mutex<BTreeMap<String, UnixStream>>>,
     rejected: Arc<AtomicU64>,
     log: Arc<Mutex<File>>,
+    inbox: Mutex<Receiver<(String, String)>>,
 }
 
 impl ControlServer {
@@ -57,16 +60,18 @@ impl ControlServer {
         let token = fresh_token();
         let hosts = Arc::new(Mutex::new(BTreeMap::new()));
         let rejected = Arc::new(AtomicU64::new(0));
+        let (tx, inbox) = mpsc::channel();
         let (t, h, r, l) =
             (token.clone(), Arc::clone(&hosts), Arc::clone(&rejected), Arc::clone(&log));
         thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { break };
                 let (t, h, r, l) = (t.clone(), Arc::clone(&h), Arc::clone(&r), Arc::clone(&l));
-                thread::spawn(move || accept(conn, &t, &h, &r, &l));
+                let tx = tx.clone();
+                thread::spawn(move || accept(conn, &t, &h, &r, &l, &tx));
             }
         });
-        Ok(ControlServer { token, path, hosts, rejected, log })
+        Ok(ControlServer { token, path, hosts, rejected, log, inbox: Mutex::new(inbox) })
     }
 
     /// The run's token (for the hosts' environment).
@@ -87,6 +92,11 @@ impl ControlServer {
     /// Connections refused for a wrong or missing token.
     pub fn rejected(&self) -> u64 {
         self.rejected.load(Ordering::SeqCst)
+    }
+
+    /// The next line a connected host sent, as `(host, line)`, waiting at most `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<(String, String)> {
+        self.inbox.lock().expect("invariant: inbox lock").recv_timeout(timeout).ok()
     }
 
     /// Sends `<token> <msg>` to host `name`; false if it is not connected.
@@ -110,6 +120,7 @@ fn accept(
     hosts: &Mutex<BTreeMap<String, UnixStream>>,
     rejected: &AtomicU64,
     log: &Mutex<File>,
+    inbox: &Sender<(String, String)>,
 ) {
     let Ok(reader_half) = conn.try_clone() else { return };
     let mut lines = BufReader::new(reader_half).lines();
@@ -124,9 +135,12 @@ fn accept(
     let name = name.expect("invariant: checked above").to_string();
     log_line(log, "in", &name, &hello);
     hosts.lock().expect("invariant: hosts lock").insert(name.clone(), conn);
-    // Hosts send nothing else yet; keep reading so the log shows whatever arrives.
+    // The connection was authenticated by its hello: what follows is the host's.
     for line in lines.map_while(Result::ok) {
         log_line(log, "in", &name, &line);
+        if inbox.send((name.clone(), line)).is_err() {
+            break;
+        }
     }
 }
 
@@ -135,10 +149,13 @@ fn log_line(log: &Mutex<File>, dir: &str, host: &str, line: &str) {
     let _ = writeln!(f, "{} {dir} {host} {line}", wall().as_nanos());
 }
 
-/// The host side: connects, says hello, and turns `<token> stop` into the stop flag.
+/// The host side: connects, says hello, turns `<token> stop` into the stop flag and hands
+/// every other command carrying the token to the host's loop ([`HostChannel::try_command`]).
 pub struct HostChannel {
     pub accepted: Arc<AtomicU64>,
     pub rejected: Arc<AtomicU64>,
+    commands: Receiver<String>,
+    out: UnixStream,
 }
 
 impl HostChannel {
@@ -151,9 +168,11 @@ impl HostChannel {
         let mut s = UnixStream::connect(path)?;
         writeln!(s, "HELLO {token} {name}")?;
         s.flush()?;
+        let out = s.try_clone()?;
         let accepted = Arc::new(AtomicU64::new(0));
         let rejected = Arc::new(AtomicU64::new(0));
         let (a, r) = (Arc::clone(&accepted), Arc::clone(&rejected));
+        let (tx, commands) = mpsc::channel();
         thread::spawn(move || {
             for line in BufReader::new(s).lines().map_while(Result::ok) {
                 match parse_command(&line, &token) {
@@ -161,6 +180,8 @@ impl HostChannel {
                         a.fetch_add(1, Ordering::SeqCst);
                         if cmd == "stop" {
                             crate::sys::request_stop();
+                        } else if tx.send(cmd.to_string()).is_err() {
+                            break;
                         }
                     }
                     None => {
@@ -169,7 +190,18 @@ impl HostChannel {
                 }
             }
         });
-        Ok(Some(HostChannel { accepted, rejected }))
+        Ok(Some(HostChannel { accepted, rejected, commands, out }))
+    }
+
+    /// The next command (other than `stop`), if one has arrived.
+    pub fn try_command(&self) -> Option<String> {
+        self.commands.try_recv().ok()
+    }
+
+    /// Sends a line to the run (the connection was authenticated by the hello).
+    pub fn send(&mut self, line: &str) -> std::io::Result<()> {
+        writeln!(self.out, "{line}")?;
+        self.out.flush()
     }
 }
 

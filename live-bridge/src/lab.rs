@@ -259,6 +259,20 @@ impl Lab {
         }
     }
 
+    /// Host `name`'s report if it has exited by itself (an error if it failed), `None` while it
+    /// runs. Other hosts that died meanwhile are a crash.
+    pub fn finished(&mut self, name: &str) -> Result<Option<Report>, LabError> {
+        let i = self.index(name)?;
+        if sys::stop_requested() {
+            return Err(LabError::Interrupted);
+        }
+        self.check_alive_except(Some(i))?;
+        match self.try_wait(i)? {
+            Some(status) => self.report_of(i, status).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Asks host `name` to stop (`stop` on the control channel, SIGTERM if it is not
     /// connected; it prints its report and exits) and returns the report.
     pub fn stop(&mut self, name: &str, timeout: Duration) -> Result<Report, LabError> {

@@ -34,6 +34,7 @@ pub mod ctrlmsg;
 pub mod dpdk;
 pub mod forward;
 pub mod lab;
+pub mod replay;
 pub mod roles;
 pub mod sys;
 

@@ -109,8 +109,10 @@ mod live {
     use std::thread;
     use std::time::Duration;
 
-    use base::{Dur, RngStreams};
+    use base::RngStreams;
     use live_bridge::clock::{wall, Mono};
+    use live_bridge::control::HostChannel;
+    use live_bridge::ctrlmsg;
     use live_bridge::dpdk::{Burst, Eal};
     use live_bridge::roles::{Report, SinkStats, SourcePlan};
     use live_bridge::sys::stop_requested;
@@ -151,14 +153,14 @@ mod live {
         for p in 0..ports {
             macs.push(Mac(e.start_port(p, DESC)?));
         }
-        let chan = live_bridge::control::HostChannel::connect_from_env(&app.name)
+        let mut chan = HostChannel::connect_from_env(&app.name)
             .map_err(|e| format!("control channel: {e}"))?;
         println!("READY");
         let _ = std::io::stdout().flush();
         let mut r = match app.role.as_str() {
             "source" => source(e, app)?,
-            "switch" => switch(e, ports)?,
-            "sink" => sink(e)?,
+            "switch" => switch(e, app, ports, &mut chan)?,
+            "sink" => sink(e, ports)?,
             other => return Err(format!("unknown role {other:?} (source, switch, sink)")),
         };
         r.set("cpu_ns", live_bridge::sys::cpu_time_ns());
@@ -227,32 +229,65 @@ mod live {
         Ok(r)
     }
 
-    /// `models::switch::Switch` between the ports: in-port 0 to port 1 and back.
-    fn switch(e: &Eal, ports: u16) -> Result<Report, String> {
+    /// `models::switch::Switch` between the ports. Preinstalled rules from `--route` (default
+    /// `0:1,1:0`: in-port 0 to port 1 and back, priority 1); rule updates and the events they
+    /// cause travel on the control channel (`ctrl <flowmods ...>` in, `event <...>` out).
+    fn switch(
+        e: &Eal,
+        app: &App,
+        ports: u16,
+        chan: &mut Option<HostChannel>,
+    ) -> Result<Report, String> {
         let clock = Mono::start();
+        // E2's software dataplane: 20 us per rule (models::switch::UpdateLatency::e2_software).
         let cfg = SwitchConfig {
             table_capacity: 2048,
-            update: UpdateLatency::Software { per_rule: Dur::from_micros(20) },
+            update: UpdateLatency::e2_software(),
             table_miss: TableMiss::Drop,
         };
         let mut sw = Switch::new(cfg, RngStreams::new(0).stream("live/switch"));
-        let rules = (0..ports.min(2))
-            .map(|p| Rule {
-                cookie: Cookie(u64::from(p) + 1),
+        let route = app.opts.get("route").map_or("0:1,1:0", String::as_str);
+        let mut rules = Vec::new();
+        for (k, pair) in route.split(',').enumerate() {
+            let (i, o) =
+                pair.split_once(':').ok_or_else(|| format!("--route {pair:?}: want IN:OUT"))?;
+            let port =
+                |x: &str| {
+                    x.parse::<u16>().ok().filter(|&p| p < ports).map(PortId).ok_or_else(|| {
+                        format!("--route {pair:?}: no port {x} (this host has {ports})")
+                    })
+                };
+            rules.push(Rule {
+                cookie: Cookie(k as u64 + 1),
                 priority: 1,
-                matcher: Match { in_port: Some(PortId(p)), ..Match::any() },
-                actions: vec![Action::Output(PortId(1 - p))],
+                matcher: Match { in_port: Some(port(i)?), ..Match::any() },
+                actions: vec![Action::Output(port(o)?)],
                 idle_timeout: None,
-            })
-            .collect();
+            });
+        }
         sw.preinstall(clock.now(), rules).map_err(|e| format!("preinstall: {e:?}"))?;
         let me = Mac::for_node(10);
         let mut rx = Burst::default();
         let mut out: Vec<Burst> = (0..ports).map(|_| Burst::default()).collect();
         let mut frame = Vec::with_capacity(wire::MAX_FRAME);
         let (mut foreign, mut forwarded, mut dropped, mut idle) = (0u64, 0u64, 0u64, 0u32);
+        let (mut ctrl_in, mut ctrl_bad, mut events_out, mut unsent) = (0u64, 0u64, 0u64, 0u64);
         while !stop_requested() {
             let mut got = 0;
+            // Control first: a rule update takes effect before the next burst is looked up.
+            while let Some(cmd) = chan.as_ref().and_then(HostChannel::try_command) {
+                match cmd.strip_prefix("ctrl ").map(ctrlmsg::decode_switch_ctrl) {
+                    Some(Ok(msg)) => {
+                        ctrl_in += 1;
+                        sw.handle_ctrl(clock.now(), msg);
+                    }
+                    _ => ctrl_bad += 1,
+                }
+                got += 1;
+            }
+            if sw.poll_timeout().is_some_and(|t| t <= clock.now()) {
+                sw.handle_timeout(clock.now());
+            }
             for p in 0..ports {
                 let n = e.rx(p, &mut rx);
                 got += n;
@@ -262,19 +297,31 @@ mod live {
                         continue;
                     };
                     sw.handle_packet(clock.now(), PortId(p), pkt);
-                    while let Some(o) = sw.poll_output() {
-                        match o {
-                            SwitchOutput::Transmit { port, packet } => {
-                                let q = usize::from(port.0);
-                                wire::encode(&packet, me, Mac::for_node(20 + port.0), &mut frame);
-                                while !out[q].push(&frame) {
-                                    let took = e.tx(port.0, &mut out[q]);
-                                    tx_backoff(took);
-                                }
-                                forwarded += 1;
+                }
+                // Drain after each port's burst: packets and events leave in the order produced.
+                while let Some(o) = sw.poll_output() {
+                    match o {
+                        SwitchOutput::Transmit { port, packet } if port.0 < ports => {
+                            let q = usize::from(port.0);
+                            wire::encode(&packet, me, Mac::for_node(20 + port.0), &mut frame);
+                            while !out[q].push(&frame) {
+                                let took = e.tx(port.0, &mut out[q]);
+                                tx_backoff(took);
                             }
-                            _ => dropped += 1,
+                            forwarded += 1;
                         }
+                        SwitchOutput::ToController(ev) => {
+                            let sent = match (ctrlmsg::encode_switch_event(&ev), chan.as_mut()) {
+                                (Ok(line), Some(c)) => c.send(&format!("event {line}")).is_ok(),
+                                _ => false,
+                            };
+                            if sent {
+                                events_out += 1;
+                            } else {
+                                unsent += 1;
+                            }
+                        }
+                        _ => dropped += 1,
                     }
                 }
             }
@@ -294,21 +341,34 @@ mod live {
         r.set("dropped", dropped);
         r.set("foreign", foreign);
         r.set("switch_packets", sw.stats().packets);
+        r.set("rules_applied", sw.stats().rules_applied);
+        r.set("ctrl_msgs", ctrl_in);
+        r.set("ctrl_bad", ctrl_bad);
+        r.set("events_sent", events_out);
+        r.set("events_unsent", unsent);
         Ok(r)
     }
 
-    /// The oracle's receiver: loss, reordering, duplicates, delay.
-    fn sink(e: &Eal) -> Result<Report, String> {
+    /// The oracle's receiver, on every port: loss, reordering, duplicates, delay.
+    fn sink(e: &Eal, ports: u16) -> Result<Report, String> {
         let mut rx = Burst::default();
         let mut stats = SinkStats::default();
         let (mut foreign, mut idle) = (0u64, 0u32);
+        let mut per_port = vec![0u64; usize::from(ports)];
         while !stop_requested() {
-            let n = e.rx(0, &mut rx);
-            let now = wall();
-            for i in 0..n {
-                match wire::decode(rx.frame(i)) {
-                    Ok((p, _)) => stats.on_packet(&p, now),
-                    Err(_) => foreign += 1,
+            let mut n = 0;
+            for port in 0..ports {
+                let got = e.rx(port, &mut rx);
+                n += got;
+                let now = wall();
+                for i in 0..got {
+                    match wire::decode(rx.frame(i)) {
+                        Ok((p, _)) => {
+                            per_port[usize::from(port)] += 1;
+                            stats.on_packet(&p, now)
+                        }
+                        Err(_) => foreign += 1,
+                    }
                 }
             }
             idle = if n == 0 { idle.saturating_add(1) } else { 0 };
@@ -318,6 +378,9 @@ mod live {
         }
         let mut r = stats.report();
         r.set("foreign", foreign);
+        for (p, n) in per_port.iter().enumerate() {
+            r.set(&format!("data_port{p}"), *n);
+        }
         Ok(r)
     }
 }
