@@ -19,6 +19,9 @@
 //!   DPDK; the switch role is `models::switch::Switch`.
 //! - [`control`]: the control channel (a Unix socket, a fresh random token per run, a log of
 //!   every message with its wall-clock time).
+//! - [`reroute`]: the `models` controller (reroute baseline) live, over the control channel,
+//!   with its log; [`replay`] re-drives the controller from that log.
+//! - [`ctrlmsg`]: the text form of the controller's messages.
 //! - [`forward`]: the sustained-forwarding measurement (source, switch, sink).
 //! - `dpdk` (feature `dpdk`): the FFI to the C shim `shim/nfw_dpdk.c`, the only `unsafe` of
 //!   the workspace besides [`sys`] (root check, signals).
@@ -35,6 +38,7 @@ pub mod dpdk;
 pub mod forward;
 pub mod lab;
 pub mod replay;
+pub mod reroute;
 pub mod roles;
 pub mod sys;
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use live_bridge::forward::{self, ForwardPlan};
 use live_bridge::lab::{leftovers, process_alive, Lab, LabError};
+use live_bridge::reroute::{self, ReroutePlan};
 
 static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -156,4 +157,37 @@ fn control_messages_without_the_runs_token_are_ignored_and_counted() {
     assert_eq!(log.lines().filter(|l| l.contains(" out sink ")).count(), 3, "{log}");
     drop(lab);
     assert_eq!(leftovers(&id), Vec::<String>::new());
+}
+
+#[test]
+fn live_reroute_by_the_models_controller_moves_traffic_and_replays_exactly() {
+    let Some(bin) = live_host("live_reroute") else { return };
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let plan = ReroutePlan { rate_pps: 10_000, count: 30_000, flows: 100, size_bytes: 128 };
+    let r = reroute::run(&bin, plan).expect("live reroute");
+    eprintln!(
+        "reroute: sent {} unique {} lost {} dup {} reordered {} via old {} via new {} \
+         handover {:?} us, delay max {} us; switch {}",
+        r.sent,
+        r.unique,
+        r.lost,
+        r.duplicates,
+        r.reordered,
+        r.via_old,
+        r.via_new,
+        r.handover_ns.map(|n| n / 1000),
+        r.delay_max_ns / 1000,
+        r.switch
+    );
+    assert_eq!(r.sent, plan.count);
+    assert_eq!(r.lost, 0);
+    assert_eq!(r.duplicates, 0);
+    assert!(r.via_old > 0 && r.via_new > 0, "traffic went both ways of the move");
+    assert_eq!(r.via_old + r.via_new, r.unique);
+    assert!(r.handover_ns.is_some(), "the move finished");
+    assert_eq!(r.switch.get("rules_applied"), Some(1));
+    let log = String::from_utf8(r.controller_log.clone()).expect("utf8");
+    let s = live_bridge::replay::replay(&log).expect("replay gives the logged outputs");
+    assert_eq!(s.inputs, 2, "the move and the switch's FlowModsDone: {log}");
+    assert_eq!(leftovers(&r.run_id), Vec::<String>::new());
 }
