@@ -121,7 +121,12 @@ pub fn run(host_bin: &Path, plan: ReroutePlan) -> Result<RerouteResult, LabError
             };
             outs.extend(handle(&mut ctl, clock.now(), ControllerInput::Move(req)));
         }
-        if let Some((host, line)) = lab.control().recv_timeout(Duration::from_millis(1)) {
+        // Wait for a host's message, but no longer than until the controller's next deadline
+        // (its per-message cost) or 1 ms (the move's start, the source's end).
+        let wait = ctl.controller().poll_timeout().map_or(1_000_000, |t| {
+            t.as_nanos().saturating_sub(clock.now().as_nanos()).min(1_000_000)
+        });
+        if let Some((host, line)) = lab.control().recv_timeout(Duration::from_nanos(wait)) {
             // Only the switch sends events; anything else is logged by the channel and ignored.
             if let (true, Some(ev)) = (host == "sw", line.strip_prefix("event ")) {
                 if let Ok(event) = ctrlmsg::decode_switch_event(ev) {

@@ -1,9 +1,11 @@
 //! `nftwin live FILE`: a live scenario on DPDK hosts in network namespaces (`live-bridge`).
 //!
-//! A live file is small TOML (`scenarios/live/*.toml`, described in docs/live.md); today it
-//! has one kind, `forward`: sustained forwarding through a DPDK switch host. The run always
-//! tears down what it built, also on Ctrl-C and when a host crashes. Exit status: 0 when
-//! nothing was lost, reordered or duplicated, 3 otherwise, 2 for bad input or a failed run.
+//! A live file is small TOML (`scenarios/live/*.toml`, described in docs/live.md) of one of
+//! two kinds: `forward` (sustained forwarding through a DPDK switch host) and `reroute` (the
+//! `models` controller moves the traffic to another switch port halfway; its log goes to
+//! `--out`, for `nftwin replay`). The run always tears down what it built, also on Ctrl-C and
+//! when a host crashes. Exit status: 0 when nothing was lost or duplicated (and, for
+//! `forward`, nothing reordered), 3 otherwise, 2 for bad input or a failed run.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use live_bridge::forward::{self, ForwardPlan};
+use live_bridge::reroute::{self, ReroutePlan};
 use serde::Deserialize;
 
 #[derive(Debug, Args)]
@@ -20,6 +23,39 @@ pub struct LiveArgs {
     /// The host binary (default: `nftwin-host` beside this `nftwin`).
     #[arg(long)]
     pub host_bin: Option<PathBuf>,
+    /// Where the controller's log goes (`reroute`): `<out>/controller.log`.
+    #[arg(long, default_value = "live-out")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A controller log written by `nftwin live` (`<out>/controller.log`).
+    pub log: PathBuf,
+}
+
+/// `nftwin replay LOG`: exit 0 when every output matches, 3 at the first that does not.
+pub fn replay(args: ReplayArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.log)
+        .with_context(|| format!("cannot read {}", args.log.display()))?;
+    match live_bridge::replay::replay(&text) {
+        Ok(s) => {
+            println!(
+                "{}: replayed {} inputs and {} timeouts; all {} outputs identical to the log",
+                args.log.display(),
+                s.inputs,
+                s.timeouts,
+                s.outputs
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ (live_bridge::replay::ReplayError::Mismatch { .. }
+        | live_bridge::replay::ReplayError::Extra { .. })) => {
+            eprintln!("{}: replay differs: {e}", args.log.display());
+            Ok(ExitCode::from(3))
+        }
+        Err(e) => bail!("{}: {e}", args.log.display()),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +89,9 @@ pub fn run(args: LiveArgs) -> Result<ExitCode> {
     let spec = parse(&args.file, &text)?;
     let host_bin = host_binary(args.host_bin)?;
     live_bridge::sys::catch_stop_signals();
+    if spec.kind == "reroute" {
+        return run_reroute(&host_bin, &spec, &args.out);
+    }
     let plan = ForwardPlan {
         rate_pps: spec.rate_pps,
         count: spec.rate_pps * spec.seconds,
@@ -84,6 +123,44 @@ pub fn run(args: LiveArgs) -> Result<ExitCode> {
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
+fn run_reroute(host_bin: &Path, spec: &LiveSpec, out: &Path) -> Result<ExitCode> {
+    let plan = ReroutePlan {
+        rate_pps: spec.rate_pps,
+        count: spec.rate_pps * spec.seconds,
+        flows: spec.flows,
+        size_bytes: spec.size_bytes,
+    };
+    eprintln!(
+        "live: {} packets at {} pps ({} flows); the controller reroutes them halfway",
+        plan.count, plan.rate_pps, plan.flows
+    );
+    let r = reroute::run(host_bin, plan).map_err(|e| anyhow!("live run failed: {e}"))?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let log = out.join("controller.log");
+    let tmp = out.join("controller.log.tmp");
+    std::fs::write(&tmp, &r.controller_log)
+        .and_then(|()| std::fs::rename(&tmp, &log))
+        .with_context(|| format!("cannot write {}", log.display()))?;
+    println!("metric                   value");
+    println!("sent_pkts                {}", r.sent);
+    println!("received_pkts            {}", r.unique);
+    println!("lost_pkts                {}", r.lost);
+    println!("duplicate_pkts           {}", r.duplicates);
+    println!("reordered_pkts           {}", r.reordered);
+    println!("via_old_port_pkts        {}", r.via_old);
+    println!("via_new_port_pkts        {}", r.via_new);
+    match r.handover_ns {
+        Some(ns) => println!("handover_us              {:.1}", ns as f64 / 1e3),
+        None => println!("handover_us              (the move did not finish)"),
+    }
+    println!("delay_max_us             {:.1}", r.delay_max_ns as f64 / 1e3);
+    println!("controller_log           {}", log.display());
+    eprintln!("source: {}\nswitch: {}\nsink:   {}", r.source, r.switch, r.sink);
+    let ok = r.lost == 0 && r.duplicates == 0 && r.handover_ns.is_some();
+    println!("verdict                  {}", if ok { "loss-free" } else { "LOSS or unfinished" });
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
 fn parse(file: &Path, text: &str) -> Result<LiveSpec> {
     let f: LiveFile = toml::from_str(text).map_err(|e| {
         let (line, col) =
@@ -96,9 +173,9 @@ fn parse(file: &Path, text: &str) -> Result<LiveSpec> {
         let (l, c) = scenarios::spec::error::line_col(text, off);
         format!("{}:{l}:{c}", file.display())
     };
-    if s.kind != "forward" {
+    if s.kind != "forward" && s.kind != "reroute" {
         bail!(
-            "{}: error: unknown live kind `{}`\nhelp: the kinds are: forward",
+            "{}: error: unknown live kind `{}`\nhelp: the kinds are: forward, reroute",
             at("kind"),
             s.kind
         );
