@@ -29,6 +29,8 @@ pub struct ForwardResult {
     pub source: Report,
     pub switch: Report,
     pub sink: Report,
+    /// Median round trip of a control message to the switch host and back (before traffic).
+    pub control_rtt_ns: u64,
     /// The kernel's interface counters (`ip -s -o link`) at the end of the run.
     pub kernel: String,
 }
@@ -53,6 +55,9 @@ pub fn run(host_bin: &Path, plan: ForwardPlan) -> Result<ForwardResult, LabError
     lab.wait_ready("sink", ready)?;
     lab.spawn("sw", &[sw_in, sw_out], &args(&["--role", "switch"]))?;
     lab.wait_ready("sw", ready)?;
+    // The control channel's round trip to the switch host, idle (calibration).
+    let rtts = lab.ping("sw", 21)?;
+    let control_rtt_ns = rtts[rtts.len() / 2];
     let src_args = args(&[
         "--role",
         "source",
@@ -92,6 +97,7 @@ pub fn run(host_bin: &Path, plan: ForwardPlan) -> Result<ForwardResult, LabError
         source,
         switch,
         sink,
+        control_rtt_ns,
         kernel,
     })
 }

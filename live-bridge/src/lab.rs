@@ -132,6 +132,34 @@ impl Lab {
         &self.dir
     }
 
+    /// Round trips of `ping` to host `name` over the control channel (it answers `pong` from
+    /// its packet loop), `n` times; returns them in nanoseconds, sorted.
+    pub fn ping(&mut self, name: &str, n: usize) -> Result<Vec<u64>, LabError> {
+        let clock = crate::clock::Mono::start();
+        let mut rtts = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t0 = clock.now().as_nanos();
+            self.control.send(name, "ping");
+            loop {
+                match self.control.recv_timeout(Duration::from_secs(5)) {
+                    Some((h, l)) if h == name && l == "pong" => break,
+                    Some(_) => continue,
+                    None => {
+                        return Err(self.timeout(
+                            self.index(name)?,
+                            "answer a ping",
+                            Duration::from_secs(5),
+                        ))
+                    }
+                }
+            }
+            rtts.push(clock.now().as_nanos() - t0);
+            thread::sleep(Duration::from_millis(2));
+        }
+        rtts.sort_unstable();
+        Ok(rtts)
+    }
+
     /// The network namespace of host `name` (created on first use).
     pub fn namespace(&mut self, name: &str) -> Result<String, LabError> {
         if let Some((_, ns)) = self.namespaces.iter().find(|(h, _)| h == name) {

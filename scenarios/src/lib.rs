@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod config;
 pub mod driver;
+pub mod live_compare;
 pub mod output;
 pub mod progress;
 pub mod reproduce;

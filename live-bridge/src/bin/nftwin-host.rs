@@ -276,6 +276,14 @@ mod live {
             let mut got = 0;
             // Control first: a rule update takes effect before the next burst is looked up.
             while let Some(cmd) = chan.as_ref().and_then(HostChannel::try_command) {
+                if cmd == "ping" {
+                    // Calibration of the control latency: answered from the same loop that
+                    // applies rule updates, so it pays the same polling delay.
+                    if let Some(c) = chan.as_mut() {
+                        let _ = c.send("pong");
+                    }
+                    continue;
+                }
                 match cmd.strip_prefix("ctrl ").map(ctrlmsg::decode_switch_ctrl) {
                     Some(Ok(msg)) => {
                         ctrl_in += 1;

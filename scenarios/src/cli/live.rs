@@ -49,8 +49,10 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(e @ (live_bridge::replay::ReplayError::Mismatch { .. }
-        | live_bridge::replay::ReplayError::Extra { .. })) => {
+        Err(
+            e @ (live_bridge::replay::ReplayError::Mismatch { .. }
+            | live_bridge::replay::ReplayError::Extra { .. }),
+        ) => {
             eprintln!("{}: replay differs: {e}", args.log.display());
             Ok(ExitCode::from(3))
         }
