@@ -29,7 +29,7 @@ pub struct ForwardResult {
     pub source: Report,
     pub switch: Report,
     pub sink: Report,
-    /// Median round trip of a control message to the switch host and back (before traffic).
+    /// Median round trip of a control message to the switch host and back, while it forwards.
     pub control_rtt_ns: u64,
     /// The kernel's interface counters (`ip -s -o link`) at the end of the run.
     pub kernel: String,
@@ -55,9 +55,6 @@ pub fn run(host_bin: &Path, plan: ForwardPlan) -> Result<ForwardResult, LabError
     lab.wait_ready("sink", ready)?;
     lab.spawn("sw", &[sw_in, sw_out], &args(&["--role", "switch"]))?;
     lab.wait_ready("sw", ready)?;
-    // The control channel's round trip to the switch host, idle (calibration).
-    let rtts = lab.ping("sw", 21)?;
-    let control_rtt_ns = rtts[rtts.len() / 2];
     let src_args = args(&[
         "--role",
         "source",
@@ -71,6 +68,11 @@ pub fn run(host_bin: &Path, plan: ForwardPlan) -> Result<ForwardResult, LabError
         &plan.size_bytes.to_string(),
     ]);
     lab.spawn("src", &[src_if], &src_args)?;
+    // The control channel's round trip to the switch host while it forwards (calibration:
+    // under the load the run's rule updates will meet). 21 pings, 2 ms apart.
+    lab.wait_ready("src", ready)?;
+    let rtts = lab.ping("sw", 21)?;
+    let control_rtt_ns = rtts[rtts.len() / 2];
     // The source's own run time plus generous slack for a loaded machine.
     let budget = Duration::from_nanos(plan.count * 1_000_000_000 / plan.rate_pps.max(1))
         + Duration::from_secs(60);

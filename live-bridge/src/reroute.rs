@@ -46,6 +46,8 @@ pub struct RerouteResult {
     pub source: Report,
     pub switch: Report,
     pub sink: Report,
+    /// The most packets the controller's buffer held.
+    pub controller_buffer_peak_pkts: u32,
     /// The controller's log (see `replay`).
     pub controller_log: Vec<u8>,
 }
@@ -169,6 +171,7 @@ pub fn run(host_bin: &Path, plan: ReroutePlan) -> Result<RerouteResult, LabError
         source,
         switch,
         sink,
+        controller_buffer_peak_pkts: ctl.controller().buffer().max(),
         controller_log: ctl.log().to_vec(),
     })
 }

@@ -61,3 +61,17 @@ pub fn cpu_time_ns() -> u64 {
 pub fn request_stop() {
     STOP.store(true, Ordering::SeqCst);
 }
+
+/// Puts the calling thread (and the threads it creates afterwards) under `SCHED_RR` at
+/// `priority`, as the lab does for the hosts: the live controller then answers a host's
+/// event without waiting behind the machine's other work. Fails without root.
+pub fn set_realtime(priority: i32) -> std::io::Result<()> {
+    let param = libc::sched_param { sched_priority: priority };
+    // SAFETY: `param` is a valid sched_param for the duration of the call.
+    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &param) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}

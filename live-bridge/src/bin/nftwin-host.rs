@@ -341,7 +341,17 @@ mod live {
             }
             idle = if got == 0 { idle.saturating_add(1) } else { 0 };
             if idle > IDLE_POLLS {
-                thread::sleep(IDLE_SLEEP);
+                // A pending rule update completes on time: never sleep past its deadline.
+                let nap = match sw.poll_timeout() {
+                    Some(t) => {
+                        Duration::from_nanos(t.as_nanos().saturating_sub(clock.now().as_nanos()))
+                            .min(IDLE_SLEEP)
+                    }
+                    None => IDLE_SLEEP,
+                };
+                if !nap.is_zero() {
+                    thread::sleep(nap);
+                }
             }
         }
         let mut r = Report::default();

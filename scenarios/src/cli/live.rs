@@ -14,6 +14,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use live_bridge::forward::{self, ForwardPlan};
 use live_bridge::reroute::{self, ReroutePlan};
+use scenarios::live_compare::{self, LiveMetrics, TwinParams};
 use serde::Deserialize;
 
 #[derive(Debug, Args)]
@@ -26,6 +27,17 @@ pub struct LiveArgs {
     /// Where the controller's log goes (`reroute`): `<out>/controller.log`.
     #[arg(long, default_value = "live-out")]
     pub out: PathBuf,
+    /// Calibrate, run live and in the twin, print both side by side with a verdict
+    /// (`reroute` only).
+    #[arg(long)]
+    pub compare: bool,
+    /// Allowed relative difference for timing metrics in `--compare`.
+    #[arg(long, default_value_t = 0.25)]
+    pub tolerance: f64,
+    /// Multiply the calibrated control latency given to the twin (a deliberately wrong twin
+    /// shows that the comparison can fail).
+    #[arg(long, default_value_t = 1.0)]
+    pub twin_control_scale: f64,
 }
 
 #[derive(Debug, Args)]
@@ -89,10 +101,22 @@ pub fn run(args: LiveArgs) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let spec = parse(&args.file, &text)?;
-    let host_bin = host_binary(args.host_bin)?;
+    let host_bin = host_binary(args.host_bin.clone())?;
     live_bridge::sys::catch_stop_signals();
+    // The controller (this process) runs at the hosts' real-time priority, for the same
+    // reason they do (docs/live.md, "Scheduling"); set before the lab starts its threads.
+    if live_bridge::sys::is_root() {
+        if let Err(e) = live_bridge::sys::set_realtime(live_bridge::lab::HOST_RT_PRIORITY as i32) {
+            eprintln!(
+                "live: could not raise the controller to SCHED_RR ({e}); timings will be noisier"
+            );
+        }
+    }
     if spec.kind == "reroute" {
-        return run_reroute(&host_bin, &spec, &args.out);
+        return run_reroute(&host_bin, &spec, &args);
+    }
+    if args.compare {
+        bail!("--compare needs a live file of kind `reroute` (the forward kind has no twin counterpart yet)");
     }
     let plan = ForwardPlan {
         rate_pps: spec.rate_pps,
@@ -125,7 +149,30 @@ pub fn run(args: LiveArgs) -> Result<ExitCode> {
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
-fn run_reroute(host_bin: &Path, spec: &LiveSpec, out: &Path) -> Result<ExitCode> {
+fn run_reroute(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCode> {
+    let out = args.out.as_path();
+    // Calibration first: a forwarding run of a second at the same rate gives the path's
+    // one-way delay and the control channel's round trip.
+    let calibration = if args.compare {
+        let cal = forward::run(
+            host_bin,
+            ForwardPlan {
+                rate_pps: spec.rate_pps,
+                count: spec.rate_pps,
+                flows: spec.flows,
+                size_bytes: spec.size_bytes,
+            },
+        )
+        .map_err(|e| anyhow!("calibration run failed: {e}"))?;
+        eprintln!(
+            "calibration: control round trip {} us (median of 21), path delay mean {} us",
+            cal.control_rtt_ns / 1000,
+            cal.delay_mean_ns / 1000
+        );
+        Some(cal)
+    } else {
+        None
+    };
     let plan = ReroutePlan {
         rate_pps: spec.rate_pps,
         count: spec.rate_pps * spec.seconds,
@@ -160,7 +207,36 @@ fn run_reroute(host_bin: &Path, spec: &LiveSpec, out: &Path) -> Result<ExitCode>
     eprintln!("source: {}\nswitch: {}\nsink:   {}", r.source, r.switch, r.sink);
     let ok = r.lost == 0 && r.duplicates == 0 && r.handover_ns.is_some();
     println!("verdict                  {}", if ok { "loss-free" } else { "LOSS or unfinished" });
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
+    let Some(cal) = calibration else {
+        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) });
+    };
+    let params = TwinParams {
+        rate_pps: spec.rate_pps,
+        seconds: spec.seconds,
+        flows: spec.flows,
+        size_bytes: spec.size_bytes,
+        control_latency_ns: (cal.control_rtt_ns as f64 / 2.0 * args.twin_control_scale) as u64,
+        path_delay_ns: cal.delay_mean_ns,
+    };
+    let twin = live_compare::run_twin(&params, out)?;
+    let live = LiveMetrics {
+        lost_pkts: r.lost as f64,
+        duplicate_pkts: r.duplicates as f64,
+        handover_ms: r.handover_ns.map_or(f64::NAN, |n| n as f64 / 1e6),
+        mean_delay_us: r.sink.get("delay_mean_ns").unwrap_or(0) as f64 / 1e3,
+        controller_buffer_peak_pkts: f64::from(r.controller_buffer_peak_pkts),
+    };
+    let rows = live_compare::compare(&live, &twin, args.tolerance);
+    println!();
+    println!(
+        "twin parameters: control_latency {} us, path delay {} us (scenario: {})",
+        params.control_latency_ns / 1000,
+        params.path_delay_ns / 1000,
+        out.join("live-twin.toml").display()
+    );
+    print!("{}", live_compare::table(&rows));
+    let agree = rows.iter().all(|r| r.ok);
+    Ok(if ok && agree { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
 fn parse(file: &Path, text: &str) -> Result<LiveSpec> {
