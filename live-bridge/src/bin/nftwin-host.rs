@@ -272,6 +272,7 @@ mod live {
         let mut frame = Vec::with_capacity(wire::MAX_FRAME);
         let (mut foreign, mut forwarded, mut dropped, mut idle) = (0u64, 0u64, 0u64, 0u32);
         let (mut ctrl_in, mut ctrl_bad, mut events_out, mut unsent) = (0u64, 0u64, 0u64, 0u64);
+        let (mut ctrl_at, mut ctrl_to_event_ns) = (0u64, 0u64);
         while !stop_requested() {
             let mut got = 0;
             // Control first: a rule update takes effect before the next burst is looked up.
@@ -287,6 +288,7 @@ mod live {
                 match cmd.strip_prefix("ctrl ").map(ctrlmsg::decode_switch_ctrl) {
                     Some(Ok(msg)) => {
                         ctrl_in += 1;
+                        ctrl_at = clock.now().as_nanos();
                         sw.handle_ctrl(clock.now(), msg);
                     }
                     _ => ctrl_bad += 1,
@@ -324,6 +326,9 @@ mod live {
                                 _ => false,
                             };
                             if sent {
+                                // How long the host took from a rule update's arrival to its
+                                // event (the switch's update latency plus the loop's own).
+                                ctrl_to_event_ns = clock.now().as_nanos().saturating_sub(ctrl_at);
                                 events_out += 1;
                             } else {
                                 unsent += 1;
@@ -364,6 +369,7 @@ mod live {
         r.set("ctrl_bad", ctrl_bad);
         r.set("events_sent", events_out);
         r.set("events_unsent", unsent);
+        r.set("last_ctrl_to_event_ns", ctrl_to_event_ns);
         Ok(r)
     }
 
