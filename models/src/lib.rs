@@ -23,5 +23,6 @@ pub mod oracle;
 pub mod packet;
 pub mod reroute;
 pub mod switch;
+pub mod wire;
 
 pub use packet::{FiveTuple, Flags, FlowId, NodeId, Packet, PacketKey, PortId, Xid};

@@ -31,6 +31,10 @@ enum Command {
     Reproduce(cli::reproduce::ReproduceArgs),
     /// The correctness regression matrix and the golden summaries; exit 1 on any regression.
     Check(cli::check::CheckArgs),
+    /// Run a live scenario on DPDK hosts in network namespaces (root; see docs/live.md).
+    Live(cli::live::LiveArgs),
+    /// Re-drive the controller from a live run's log; its outputs must match the log exactly.
+    Replay(cli::live::ReplayArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,8 @@ fn main() -> ExitCode {
         Command::Validate(a) => done(cli::validate::run(a)),
         Command::Reproduce(a) => done(cli::reproduce::run(a)),
         Command::Check(a) => cli::check::run(a),
+        Command::Live(a) => cli::live::run(a),
+        Command::Replay(a) => cli::live::replay(a),
     };
     match result {
         Ok(code) => code,

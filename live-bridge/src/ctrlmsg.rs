@@ -1,0 +1,452 @@
+//! The text form of the controller's messages on the control channel and in its log.
+//!
+//! `models` types carry no serde; this is their one-line, whitespace-separated form, written
+//! and read here only. What the live controller exchanges with a switch host today:
+//!
+//! ```text
+//!  controller -> switch   flowmods <xid> <n> { add <cookie> <prio> <match> <actions> <idle_ns|->
+//!                                            | modify <cookie> <actions> | delete <cookie> }*n
+//!  switch -> controller   done <xid> | failed <xid> <cookie> table_full|no_such_rule
+//!                         | removed <cookie> <packets> <bytes>
+//!  operator -> controller move <id> <match> <src> <dst> <switch> <in_ports> <src_port> <dst_port>
+//! ```
+//!
+//! A match is one token of eight comma-separated fields, `-` for a wildcard:
+//! `in_port,src/len,dst/len,sport,dport,proto,lo-hi,tag`; actions are one token joined by
+//! `|`: `out.P`, `ctl`, `dup`, `tag.T`, `drop` (`none` for no action); port lists are joined by
+//! `,`. Packets (packet-in, packet-out) do not travel yet: they are refused with an error.
+
+use std::fmt::Write as _;
+
+use base::{Dur, Time};
+use models::controller::{ControllerInput, MoveId, MoveRequest};
+use models::switch::{
+    Action, Cookie, FlowMod, FlowModError, Match, Prefix, Rule, SwitchCtrl, SwitchEvent,
+};
+use models::{NodeId, PortId, Xid};
+use thiserror::Error;
+
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum CtrlMsgError {
+    #[error("message ended early: expected {0}")]
+    Missing(&'static str),
+    #[error("bad {what}: {token:?}")]
+    Bad { what: &'static str, token: String },
+    #[error("unknown message {0:?}")]
+    Unknown(String),
+    #[error("{0} does not travel on the control channel yet")]
+    Unsupported(&'static str),
+    #[error("trailing tokens after the message: {0:?}")]
+    Trailing(String),
+}
+
+type R<T> = Result<T, CtrlMsgError>;
+
+/// Writes a controller-to-switch message.
+pub fn encode_switch_ctrl(m: &SwitchCtrl) -> R<String> {
+    let SwitchCtrl::FlowMods { xid, mods } = m else {
+        return Err(CtrlMsgError::Unsupported("packet-out"));
+    };
+    let mut s = format!("flowmods {} {}", xid.0, mods.len());
+    for fm in mods {
+        match fm {
+            FlowMod::Add(r) => {
+                let idle = r.idle_timeout.map_or("-".to_string(), |d| d.as_nanos().to_string());
+                let _ = write!(
+                    s,
+                    " add {} {} {} {} {idle}",
+                    r.cookie.0,
+                    r.priority,
+                    encode_match(&r.matcher),
+                    encode_actions(&r.actions)
+                );
+            }
+            FlowMod::Modify { cookie, actions } => {
+                let _ = write!(s, " modify {} {}", cookie.0, encode_actions(actions));
+            }
+            FlowMod::Delete { cookie } => {
+                let _ = write!(s, " delete {}", cookie.0);
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// Reads a controller-to-switch message.
+pub fn decode_switch_ctrl(line: &str) -> R<SwitchCtrl> {
+    let mut t = Tokens::new(line);
+    match t.word("message")? {
+        "flowmods" => {
+            let xid = Xid(t.num("xid")?);
+            let n: usize = t.num("count")?;
+            let mut mods = Vec::with_capacity(n.min(4096));
+            for _ in 0..n {
+                mods.push(match t.word("flow mod")? {
+                    "add" => FlowMod::Add(Rule {
+                        cookie: Cookie(t.num("cookie")?),
+                        priority: t.num("priority")?,
+                        matcher: decode_match(t.word("match")?)?,
+                        actions: decode_actions(t.word("actions")?)?,
+                        idle_timeout: opt(t.word("idle timeout")?, "idle timeout")?
+                            .map(Dur::from_nanos),
+                    }),
+                    "modify" => FlowMod::Modify {
+                        cookie: Cookie(t.num("cookie")?),
+                        actions: decode_actions(t.word("actions")?)?,
+                    },
+                    "delete" => FlowMod::Delete { cookie: Cookie(t.num("cookie")?) },
+                    other => return Err(bad("flow mod", other)),
+                });
+            }
+            t.end()?;
+            Ok(SwitchCtrl::FlowMods { xid, mods })
+        }
+        other => Err(CtrlMsgError::Unknown(other.to_string())),
+    }
+}
+
+/// Writes a switch-to-controller message.
+pub fn encode_switch_event(e: &SwitchEvent) -> R<String> {
+    Ok(match e {
+        SwitchEvent::FlowModsDone { xid } => format!("done {}", xid.0),
+        SwitchEvent::FlowModFailed { xid, cookie, error } => {
+            let err = match error {
+                FlowModError::TableFull => "table_full",
+                FlowModError::NoSuchRule => "no_such_rule",
+            };
+            format!("failed {} {} {err}", xid.0, cookie.0)
+        }
+        SwitchEvent::FlowRemoved { cookie, packets, bytes } => {
+            format!("removed {} {packets} {bytes}", cookie.0)
+        }
+        SwitchEvent::PacketIn { .. } => return Err(CtrlMsgError::Unsupported("packet-in")),
+    })
+}
+
+/// Reads a switch-to-controller message.
+pub fn decode_switch_event(line: &str) -> R<SwitchEvent> {
+    let mut t = Tokens::new(line);
+    let e = match t.word("message")? {
+        "done" => SwitchEvent::FlowModsDone { xid: Xid(t.num("xid")?) },
+        "failed" => SwitchEvent::FlowModFailed {
+            xid: Xid(t.num("xid")?),
+            cookie: Cookie(t.num("cookie")?),
+            error: match t.word("error")? {
+                "table_full" => FlowModError::TableFull,
+                "no_such_rule" => FlowModError::NoSuchRule,
+                other => return Err(bad("flow mod error", other)),
+            },
+        },
+        "removed" => SwitchEvent::FlowRemoved {
+            cookie: Cookie(t.num("cookie")?),
+            packets: t.num("packets")?,
+            bytes: t.num("bytes")?,
+        },
+        other => return Err(CtrlMsgError::Unknown(other.to_string())),
+    };
+    t.end()?;
+    Ok(e)
+}
+
+/// Writes a controller input as the controller log records it: `switch <node> <event>` or
+/// `move ...`.
+pub fn encode_input(i: &ControllerInput) -> R<String> {
+    match i {
+        ControllerInput::Switch { from, event } => {
+            Ok(format!("switch {} {}", from.0, encode_switch_event(event)?))
+        }
+        ControllerInput::Move(r) => Ok(format!(
+            "move {} {} {} {} {} {} {} {}",
+            r.id.0,
+            encode_match(&r.flows),
+            r.src.0,
+            r.dst.0,
+            r.switch.0,
+            join(r.in_ports.iter().map(|p| p.0.to_string()), ","),
+            r.src_port.0,
+            r.dst_port.0
+        )),
+        ControllerInput::Nf { .. } => Err(CtrlMsgError::Unsupported("an NF event")),
+    }
+}
+
+/// Reads what [`encode_input`] wrote.
+pub fn decode_input(line: &str) -> R<ControllerInput> {
+    let mut t = Tokens::new(line);
+    match t.word("input")? {
+        "switch" => {
+            let from = NodeId(t.num("node")?);
+            Ok(ControllerInput::Switch { from, event: decode_switch_event(t.rest())? })
+        }
+        "move" => {
+            let r = MoveRequest {
+                id: MoveId(t.num("move id")?),
+                flows: decode_match(t.word("match")?)?,
+                src: NodeId(t.num("src")?),
+                dst: NodeId(t.num("dst")?),
+                switch: NodeId(t.num("switch")?),
+                in_ports: t
+                    .word("in ports")?
+                    .split(',')
+                    .map(|p| p.parse().map(PortId).map_err(|_| bad("port", p)))
+                    .collect::<R<_>>()?,
+                src_port: PortId(t.num("src port")?),
+                dst_port: PortId(t.num("dst port")?),
+            };
+            t.end()?;
+            Ok(ControllerInput::Move(r))
+        }
+        other => Err(CtrlMsgError::Unknown(other.to_string())),
+    }
+}
+
+/// `Time` as the log writes it.
+pub fn time_ns(t: Time) -> u64 {
+    t.as_nanos()
+}
+
+fn encode_match(m: &Match) -> String {
+    fn o<T: ToString>(v: Option<T>) -> String {
+        v.map_or("-".to_string(), |v| v.to_string())
+    }
+    let pfx = |p: Option<Prefix>| p.map_or("-".to_string(), |p| format!("{}/{}", p.addr, p.len));
+    format!(
+        "{},{},{},{},{},{},{},{}",
+        o(m.in_port.map(|p| p.0)),
+        pfx(m.src),
+        pfx(m.dst),
+        o(m.sport),
+        o(m.dport),
+        o(m.proto),
+        m.hash.map_or("-".to_string(), |(lo, hi)| format!("{lo}-{hi}")),
+        o(m.tag)
+    )
+}
+
+fn decode_match(s: &str) -> R<Match> {
+    let f: Vec<&str> = s.split(',').collect();
+    if f.len() != 8 {
+        return Err(bad("match (8 fields)", s));
+    }
+    let pfx = |x: &str| -> R<Option<Prefix>> {
+        if x == "-" {
+            return Ok(None);
+        }
+        let (a, l) = x.split_once('/').ok_or_else(|| bad("prefix", x))?;
+        let p = Prefix {
+            addr: a.parse().map_err(|_| bad("prefix address", x))?,
+            len: l.parse().map_err(|_| bad("prefix length", x))?,
+        };
+        if p.len > 32 {
+            return Err(bad("prefix length", x));
+        }
+        Ok(Some(p))
+    };
+    let hash = if f[6] == "-" {
+        None
+    } else {
+        let (lo, hi) = f[6].split_once('-').ok_or_else(|| bad("hash range", f[6]))?;
+        Some((
+            lo.parse().map_err(|_| bad("hash range", f[6]))?,
+            hi.parse().map_err(|_| bad("hash range", f[6]))?,
+        ))
+    };
+    Ok(Match {
+        in_port: opt(f[0], "in port")?.map(PortId),
+        src: pfx(f[1])?,
+        dst: pfx(f[2])?,
+        sport: opt(f[3], "source port")?,
+        dport: opt(f[4], "destination port")?,
+        proto: opt(f[5], "protocol")?,
+        hash,
+        tag: opt(f[7], "tag")?,
+    })
+}
+
+fn encode_actions(a: &[Action]) -> String {
+    if a.is_empty() {
+        return "none".to_string();
+    }
+    join(
+        a.iter().map(|a| match a {
+            Action::Output(p) => format!("out.{}", p.0),
+            Action::ToController => "ctl".to_string(),
+            Action::DupToController => "dup".to_string(),
+            Action::SetTag(t) => format!("tag.{t}"),
+            Action::Drop => "drop".to_string(),
+        }),
+        "|",
+    )
+}
+
+fn decode_actions(s: &str) -> R<Vec<Action>> {
+    if s == "none" {
+        return Ok(Vec::new());
+    }
+    s.split('|')
+        .map(|a| match a {
+            "ctl" => Ok(Action::ToController),
+            "dup" => Ok(Action::DupToController),
+            "drop" => Ok(Action::Drop),
+            _ => {
+                if let Some(p) = a.strip_prefix("out.") {
+                    p.parse().map(|p| Action::Output(PortId(p))).map_err(|_| bad("action", a))
+                } else if let Some(t) = a.strip_prefix("tag.") {
+                    t.parse().map(Action::SetTag).map_err(|_| bad("action", a))
+                } else {
+                    Err(bad("action", a))
+                }
+            }
+        })
+        .collect()
+}
+
+fn opt<T: std::str::FromStr>(s: &str, what: &'static str) -> R<Option<T>> {
+    if s == "-" {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(|_| bad(what, s))
+}
+
+fn bad(what: &'static str, token: &str) -> CtrlMsgError {
+    CtrlMsgError::Bad { what, token: token.to_string() }
+}
+
+fn join(it: impl Iterator<Item = String>, sep: &str) -> String {
+    it.collect::<Vec<_>>().join(sep)
+}
+
+/// A whitespace tokenizer that names what it expected when it runs out.
+struct Tokens<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(s: &'a str) -> Self {
+        Tokens { rest: s.trim_start() }
+    }
+    fn word(&mut self, what: &'static str) -> R<&'a str> {
+        if self.rest.is_empty() {
+            return Err(CtrlMsgError::Missing(what));
+        }
+        let end = self.rest.find(char::is_whitespace).unwrap_or(self.rest.len());
+        let (w, r) = self.rest.split_at(end);
+        self.rest = r.trim_start();
+        Ok(w)
+    }
+    fn num<T: std::str::FromStr>(&mut self, what: &'static str) -> R<T> {
+        let w = self.word(what)?;
+        w.parse().map_err(|_| bad(what, w))
+    }
+    fn rest(&mut self) -> &'a str {
+        std::mem::take(&mut self.rest)
+    }
+    fn end(&self) -> R<()> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(CtrlMsgError::Trailing(self.rest.to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_mods() -> SwitchCtrl {
+        SwitchCtrl::FlowMods {
+            xid: Xid(7),
+            mods: vec![
+                FlowMod::Add(Rule {
+                    cookie: Cookie(0x5200_0000_0001_0000),
+                    priority: 1000,
+                    matcher: Match {
+                        in_port: Some(PortId(0)),
+                        src: Some(Prefix { addr: 0x0a63_0000, len: 16 }),
+                        sport: Some(1024),
+                        hash: Some((0, 1 << 31)),
+                        tag: Some(3),
+                        ..Match::any()
+                    },
+                    actions: vec![Action::SetTag(2), Action::Output(PortId(2))],
+                    idle_timeout: Some(Dur::from_millis(5)),
+                }),
+                FlowMod::Modify { cookie: Cookie(9), actions: vec![] },
+                FlowMod::Delete { cookie: Cookie(10) },
+                FlowMod::Add(Rule {
+                    cookie: Cookie(11),
+                    priority: 1,
+                    matcher: Match::any(),
+                    actions: vec![Action::ToController, Action::DupToController, Action::Drop],
+                    idle_timeout: None,
+                }),
+            ],
+        }
+    }
+
+    #[test]
+    fn flow_mods_round_trip() {
+        let m = sample_mods();
+        let s = encode_switch_ctrl(&m).expect("encodes");
+        assert_eq!(decode_switch_ctrl(&s), Ok(m));
+    }
+
+    #[test]
+    fn switch_events_round_trip() {
+        for e in [
+            SwitchEvent::FlowModsDone { xid: Xid(3) },
+            SwitchEvent::FlowModFailed {
+                xid: Xid(4),
+                cookie: Cookie(5),
+                error: FlowModError::TableFull,
+            },
+            SwitchEvent::FlowRemoved { cookie: Cookie(6), packets: 7, bytes: 8 },
+        ] {
+            let s = encode_switch_event(&e).expect("encodes");
+            assert_eq!(decode_switch_event(&s), Ok(e));
+        }
+    }
+
+    #[test]
+    fn move_input_round_trips() {
+        let i = ControllerInput::Move(MoveRequest {
+            id: MoveId(1),
+            flows: Match::any(),
+            src: NodeId(2),
+            dst: NodeId(2),
+            switch: NodeId(1),
+            in_ports: vec![PortId(0), PortId(3)],
+            src_port: PortId(1),
+            dst_port: PortId(2),
+        });
+        let s = encode_input(&i).expect("encodes");
+        assert_eq!(decode_input(&s), Ok(i));
+        let sw = ControllerInput::Switch {
+            from: NodeId(1),
+            event: SwitchEvent::FlowModsDone { xid: Xid(1) },
+        };
+        assert_eq!(decode_input(&encode_input(&sw).expect("encodes")), Ok(sw));
+    }
+
+    #[test]
+    fn bad_messages_are_errors_not_panics() {
+        assert_eq!(decode_switch_event("done"), Err(CtrlMsgError::Missing("xid")));
+        assert!(matches!(decode_switch_event("done x"), Err(CtrlMsgError::Bad { .. })));
+        assert!(matches!(decode_switch_event("done 1 2"), Err(CtrlMsgError::Trailing(_))));
+        assert!(matches!(decode_switch_ctrl("reboot"), Err(CtrlMsgError::Unknown(_))));
+        assert!(matches!(
+            decode_switch_ctrl("flowmods 1 1 add 1 1 -,-,- none -"),
+            Err(CtrlMsgError::Bad { .. })
+        ));
+        assert!(matches!(
+            decode_switch_ctrl("flowmods 1 1 add 1 1 -,99.0/40,-,-,-,-,-,- none -"),
+            Err(CtrlMsgError::Bad { .. })
+        ));
+        assert_eq!(
+            decode_switch_ctrl("flowmods 1 2 delete 1"),
+            Err(CtrlMsgError::Missing("flow mod"))
+        );
+        assert!(decode_input("").is_err());
+    }
+}

@@ -1,0 +1,285 @@
+//! `nftwin live FILE`: a live scenario on DPDK hosts in network namespaces (`live-bridge`).
+//!
+//! A live file is small TOML (`scenarios/live/*.toml`, described in docs/live.md) of one of
+//! two kinds: `forward` (sustained forwarding through a DPDK switch host) and `reroute` (the
+//! `models` controller moves the traffic to another switch port halfway; its log goes to
+//! `--out`, for `nftwin replay`). The run always tears down what it built, also on Ctrl-C and
+//! when a host crashes. Exit status: 0 when nothing was lost or duplicated (and, for
+//! `forward`, nothing reordered), 3 otherwise, 2 for bad input or a failed run.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use live_bridge::forward::{self, ForwardPlan};
+use live_bridge::reroute::{self, ReroutePlan};
+use scenarios::live_compare::{self, LiveMetrics, TwinParams};
+use serde::Deserialize;
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// A live scenario (TOML; see docs/live.md and scenarios/live/).
+    pub file: PathBuf,
+    /// The host binary (default: `nftwin-host` beside this `nftwin`).
+    #[arg(long)]
+    pub host_bin: Option<PathBuf>,
+    /// Where the controller's log goes (`reroute`): `<out>/controller.log`.
+    #[arg(long, default_value = "live-out")]
+    pub out: PathBuf,
+    /// Calibrate, run live and in the twin, print both side by side with a verdict
+    /// (`reroute` only).
+    #[arg(long)]
+    pub compare: bool,
+    /// Allowed relative difference for timing metrics in `--compare`.
+    #[arg(long, default_value_t = 0.25)]
+    pub tolerance: f64,
+    /// Multiply the calibrated control latency given to the twin (a deliberately wrong twin
+    /// shows that the comparison can fail).
+    #[arg(long, default_value_t = 1.0)]
+    pub twin_control_scale: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A controller log written by `nftwin live` (`<out>/controller.log`).
+    pub log: PathBuf,
+}
+
+/// `nftwin replay LOG`: exit 0 when every output matches, 3 at the first that does not.
+pub fn replay(args: ReplayArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.log)
+        .with_context(|| format!("cannot read {}", args.log.display()))?;
+    match live_bridge::replay::replay(&text) {
+        Ok(s) => {
+            println!(
+                "{}: replayed {} inputs and {} timeouts; all {} outputs identical to the log",
+                args.log.display(),
+                s.inputs,
+                s.timeouts,
+                s.outputs
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(
+            e @ (live_bridge::replay::ReplayError::Mismatch { .. }
+            | live_bridge::replay::ReplayError::Extra { .. }),
+        ) => {
+            eprintln!("{}: replay differs: {e}", args.log.display());
+            Ok(ExitCode::from(3))
+        }
+        Err(e) => bail!("{}: {e}", args.log.display()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiveFile {
+    live: LiveSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiveSpec {
+    kind: String,
+    rate_pps: u64,
+    seconds: u64,
+    #[serde(default = "one")]
+    flows: u64,
+    #[serde(default = "default_size")]
+    size_bytes: u32,
+}
+
+fn one() -> u64 {
+    1
+}
+fn default_size() -> u32 {
+    128
+}
+
+pub fn run(args: LiveArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let spec = parse(&args.file, &text)?;
+    let host_bin = host_binary(args.host_bin.clone())?;
+    live_bridge::sys::catch_stop_signals();
+    // The controller (this process) runs at the hosts' real-time priority, for the same
+    // reason they do (docs/live.md, "Scheduling"); set before the lab starts its threads.
+    if live_bridge::sys::is_root() {
+        if let Err(e) = live_bridge::sys::set_realtime(live_bridge::lab::HOST_RT_PRIORITY as i32) {
+            eprintln!(
+                "live: could not raise the controller to SCHED_RR ({e}); timings will be noisier"
+            );
+        }
+    }
+    if spec.kind == "reroute" {
+        return run_reroute(&host_bin, &spec, &args);
+    }
+    if args.compare {
+        bail!("--compare needs a live file of kind `reroute` (the forward kind has no twin counterpart yet)");
+    }
+    let plan = ForwardPlan {
+        rate_pps: spec.rate_pps,
+        count: spec.rate_pps * spec.seconds,
+        flows: spec.flows,
+        size_bytes: spec.size_bytes,
+    };
+    eprintln!(
+        "live: forwarding {} packets at {} pps ({} flows, {} bytes) through a DPDK switch host",
+        plan.count, plan.rate_pps, plan.flows, plan.size_bytes
+    );
+    let r = forward::run(&host_bin, plan).map_err(|e| anyhow!("live run failed: {e}"))?;
+    let secs = r.send_ns as f64 / 1e9;
+    let per_pkt = |rep: &live_bridge::roles::Report| rep.get("cpu_ns").unwrap_or(0) / r.sent.max(1);
+    println!("metric                   value");
+    println!("sent_pkts                {}", r.sent);
+    println!("received_pkts            {}", r.unique);
+    println!("lost_pkts                {}", r.lost);
+    println!("reordered_pkts           {}", r.reordered);
+    println!("duplicate_pkts           {}", r.duplicates);
+    println!("achieved_pps             {:.0}", r.sent as f64 / secs.max(1e-9));
+    println!("delay_mean_us            {:.1}", r.delay_mean_ns as f64 / 1e3);
+    println!("delay_max_us             {:.1}", r.delay_max_ns as f64 / 1e3);
+    println!("cpu_source_ns_per_pkt    {}", per_pkt(&r.source));
+    println!("cpu_switch_ns_per_pkt    {}", per_pkt(&r.switch));
+    println!("cpu_sink_ns_per_pkt      {}", per_pkt(&r.sink));
+    eprintln!("source: {}\nswitch: {}\nsink:   {}", r.source, r.switch, r.sink);
+    let ok = r.lost == 0 && r.reordered == 0 && r.duplicates == 0;
+    println!("verdict                  {}", if ok { "loss-free" } else { "LOSS" });
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
+fn run_reroute(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCode> {
+    let out = args.out.as_path();
+    // Calibration first: a forwarding run of a second at the same rate gives the path's
+    // one-way delay and the control channel's round trip.
+    let calibration = if args.compare {
+        let cal = forward::run(
+            host_bin,
+            ForwardPlan {
+                rate_pps: spec.rate_pps,
+                count: spec.rate_pps,
+                flows: spec.flows,
+                size_bytes: spec.size_bytes,
+            },
+        )
+        .map_err(|e| anyhow!("calibration run failed: {e}"))?;
+        eprintln!(
+            "calibration: control round trip {} us (median of 21), path delay mean {} us",
+            cal.control_rtt_ns / 1000,
+            cal.delay_mean_ns / 1000
+        );
+        Some(cal)
+    } else {
+        None
+    };
+    let plan = ReroutePlan {
+        rate_pps: spec.rate_pps,
+        count: spec.rate_pps * spec.seconds,
+        flows: spec.flows,
+        size_bytes: spec.size_bytes,
+    };
+    eprintln!(
+        "live: {} packets at {} pps ({} flows); the controller reroutes them halfway",
+        plan.count, plan.rate_pps, plan.flows
+    );
+    let r = reroute::run(host_bin, plan).map_err(|e| anyhow!("live run failed: {e}"))?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let log = out.join("controller.log");
+    let tmp = out.join("controller.log.tmp");
+    std::fs::write(&tmp, &r.controller_log)
+        .and_then(|()| std::fs::rename(&tmp, &log))
+        .with_context(|| format!("cannot write {}", log.display()))?;
+    println!("metric                   value");
+    println!("sent_pkts                {}", r.sent);
+    println!("received_pkts            {}", r.unique);
+    println!("lost_pkts                {}", r.lost);
+    println!("duplicate_pkts           {}", r.duplicates);
+    println!("reordered_pkts           {}", r.reordered);
+    println!("via_old_port_pkts        {}", r.via_old);
+    println!("via_new_port_pkts        {}", r.via_new);
+    match r.handover_ns {
+        Some(ns) => println!("handover_us              {:.1}", ns as f64 / 1e3),
+        None => println!("handover_us              (the move did not finish)"),
+    }
+    println!("delay_max_us             {:.1}", r.delay_max_ns as f64 / 1e3);
+    println!("controller_log           {}", log.display());
+    eprintln!("source: {}\nswitch: {}\nsink:   {}", r.source, r.switch, r.sink);
+    let ok = r.lost == 0 && r.duplicates == 0 && r.handover_ns.is_some();
+    println!("verdict                  {}", if ok { "loss-free" } else { "LOSS or unfinished" });
+    let Some(cal) = calibration else {
+        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) });
+    };
+    let params = TwinParams {
+        rate_pps: spec.rate_pps,
+        seconds: spec.seconds,
+        flows: spec.flows,
+        size_bytes: spec.size_bytes,
+        control_latency_ns: (cal.control_rtt_ns as f64 / 2.0 * args.twin_control_scale) as u64,
+        path_delay_ns: cal.delay_mean_ns,
+    };
+    let twin = live_compare::run_twin(&params, out)?;
+    let live = LiveMetrics {
+        lost_pkts: r.lost as f64,
+        duplicate_pkts: r.duplicates as f64,
+        handover_ms: r.handover_ns.map_or(f64::NAN, |n| n as f64 / 1e6),
+        mean_delay_us: r.sink.get("delay_mean_ns").unwrap_or(0) as f64 / 1e3,
+        controller_buffer_peak_pkts: f64::from(r.controller_buffer_peak_pkts),
+    };
+    let rows = live_compare::compare(&live, &twin, args.tolerance);
+    println!();
+    println!(
+        "twin parameters: control_latency {} us, path delay {} us (scenario: {})",
+        params.control_latency_ns / 1000,
+        params.path_delay_ns / 1000,
+        out.join("live-twin.toml").display()
+    );
+    print!("{}", live_compare::table(&rows));
+    let agree = rows.iter().all(|r| r.ok);
+    Ok(if ok && agree { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
+fn parse(file: &Path, text: &str) -> Result<LiveSpec> {
+    let f: LiveFile = toml::from_str(text).map_err(|e| {
+        let (line, col) =
+            e.span().map_or((1, 1), |s| scenarios::spec::error::line_col(text, s.start));
+        anyhow!("{}:{line}:{col}: error: {}", file.display(), e.message())
+    })?;
+    let s = f.live;
+    let at = |key: &str| {
+        let off = text.find(key).unwrap_or(0);
+        let (l, c) = scenarios::spec::error::line_col(text, off);
+        format!("{}:{l}:{c}", file.display())
+    };
+    if s.kind != "forward" && s.kind != "reroute" {
+        bail!(
+            "{}: error: unknown live kind `{}`\nhelp: the kinds are: forward, reroute",
+            at("kind"),
+            s.kind
+        );
+    }
+    if s.rate_pps == 0 || s.seconds == 0 || s.flows == 0 {
+        bail!(
+            "{}: error: rate_pps, seconds and flows must be at least 1\nhelp: e.g. rate_pps = 100000, seconds = 10, flows = 100",
+            at("[live]")
+        );
+    }
+    Ok(s)
+}
+
+/// `nftwin-host` beside this executable, unless given.
+fn host_binary(given: Option<PathBuf>) -> Result<PathBuf> {
+    let p = match given {
+        Some(p) => p,
+        None => std::env::current_exe()
+            .context("cannot find this executable's folder")?
+            .with_file_name("nftwin-host"),
+    };
+    if !p.exists() {
+        bail!(
+            "no host binary at {}\nhelp: build it with `cargo build --release -p live-bridge --features dpdk` (needs `apt-get install libdpdk-dev pkg-config`)",
+            p.display()
+        );
+    }
+    Ok(p)
+}
