@@ -22,5 +22,6 @@ pub mod oracle;
 pub mod packet;
 pub mod reroute;
 pub mod switch;
+pub mod uhaul;
 
 pub use packet::{FiveTuple, Flags, FlowId, NodeId, Packet, PacketKey, PortId, Xid};

@@ -26,6 +26,7 @@ use crate::fxhash::FxHashMap;
 use crate::oracle::UpdateLog;
 use crate::packet::{FiveTuple, Flags, FlowId, NodeId, Packet, Xid};
 use crate::switch::Match;
+use crate::uhaul::{Detection, FlowInfoTable};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct NfConfig {
@@ -145,6 +146,13 @@ pub enum NfCtrl {
         id: u64,
         filter: Match,
     },
+    /// U-HAUL's `getElephant` (filter API, section 3.2): run the elephant detection module
+    /// over the active flows matching `filter` and answer with `SetFilter`.
+    GetElephant {
+        xid: Xid,
+        filter: Match,
+        detection: Detection,
+    },
 }
 
 /// NF to controller.
@@ -180,6 +188,13 @@ pub enum NfEvent {
         id: u64,
         packet: Packet,
         exported: bool,
+    },
+    /// U-HAUL's `SetFilter` (answers `GetElephant { xid }`): the 5-tuples of the selected
+    /// elephants, largest first, with the active flows the detection looked at.
+    SetFilter {
+        xid: Xid,
+        flows: Vec<FiveTuple>,
+        active: u64,
     },
 }
 
@@ -327,6 +342,8 @@ pub struct Nf {
     /// Released held packets, served before the input queue.
     backlog: VecDeque<Packet>,
     accepting: Option<Accepting>,
+    /// U-HAUL's flow monitor (section 3.1), fed by every data packet that arrives.
+    fit: FlowInfoTable,
     up: bool,
     out: VecDeque<NfOutput>,
     stats: NfStats,
@@ -347,6 +364,7 @@ impl Nf {
             holds: Vec::new(),
             backlog: VecDeque::new(),
             accepting: None,
+            fit: FlowInfoTable::default(),
             up: true,
             out: VecDeque::new(),
             stats: NfStats::default(),
@@ -355,6 +373,11 @@ impl Nf {
 
     pub fn stats(&self) -> &NfStats {
         &self.stats
+    }
+
+    /// U-HAUL's flow information table.
+    pub fn fit(&self) -> &FlowInfoTable {
+        &self.fit
     }
 
     pub fn config(&self) -> &NfConfig {
@@ -406,6 +429,9 @@ impl Nf {
                 self.out.push_back(NfOutput::Dropped { packet: pkt, cause: NfDrop::Down });
             }
             return;
+        }
+        if pkt.is_data() {
+            self.fit.on_packet(now, &pkt.tuple, pkt.hash, pkt.size_bytes);
         }
         if pkt.flags.contains(Flags::MARKER) {
             // A marker ends the hold it names; otherwise it queues behind the data before it.
@@ -573,6 +599,17 @@ impl Nf {
             NfCtrl::DisableEvents { id } => self.locks.retain(|l| l.id != id),
             NfCtrl::Hold { id, filter } => {
                 self.holds.push(HoldBuf { id, filter, packets: VecDeque::new() })
+            }
+            NfCtrl::GetElephant { xid, filter, detection } => {
+                let active = self.fit.active(now, &filter);
+                let n = crate::uhaul::select(&active, detection);
+                let flows = active[..n].iter().map(|e| e.tuple).collect();
+                let active = active.len() as u64;
+                self.out.push_back(NfOutput::ToController(NfEvent::SetFilter {
+                    xid,
+                    flows,
+                    active,
+                }));
             }
         }
         if self.control_done_at.is_none() {

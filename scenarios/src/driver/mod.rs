@@ -260,6 +260,7 @@ fn protocol(p: &ProtocolConfig) -> Box<dyn models::controller::Protocol> {
     match p {
         ProtocolConfig::Reroute(c) => Box::new(Reroute::new(c.clone())),
         ProtocolConfig::OpenNf(c) => Box::new(models::opennf::OpenNf::new(c.clone())),
+        ProtocolConfig::Uhaul(c) => Box::new(models::uhaul::Uhaul::new(c.clone())),
     }
 }
 
