@@ -459,7 +459,8 @@ impl Nf {
 
     /// A packet enters the queue (or the idle server).
     fn admit(&mut self, now: Time, pkt: Packet) {
-        if !self.create_state && !self.state.contains_key(&pkt.flow) {
+        // A marker is no flow: it always queues behind the packets before it.
+        if !self.create_state && pkt.is_data() && !self.state.contains_key(&pkt.flow) {
             let mut p = pkt;
             p.tag = self.unseen_tag;
             self.stats.forwarded_unseen += 1;
