@@ -146,6 +146,11 @@ pub enum NfCtrl {
         id: u64,
         filter: Match,
     },
+    /// Exports from now on skip flows not seen within `active_within` (`None`: every flow
+    /// with state is exported). The state of the skipped flows stays here, as if expired.
+    SetExportWindow {
+        active_within: Option<Dur>,
+    },
     /// U-HAUL's `getElephant` (filter API, section 3.2): run the elephant detection module
     /// over the active flows matching `filter` and answer with `SetFilter`.
     GetElephant {
@@ -344,6 +349,7 @@ pub struct Nf {
     accepting: Option<Accepting>,
     /// U-HAUL's flow monitor (section 3.1), fed by every data packet that arrives.
     fit: FlowInfoTable,
+    export_window: Option<Dur>,
     up: bool,
     out: VecDeque<NfOutput>,
     stats: NfStats,
@@ -365,6 +371,7 @@ impl Nf {
             backlog: VecDeque::new(),
             accepting: None,
             fit: FlowInfoTable::default(),
+            export_window: None,
             up: true,
             out: VecDeque::new(),
             stats: NfStats::default(),
@@ -571,9 +578,11 @@ impl Nf {
 
     pub fn handle_ctrl(&mut self, now: Time, msg: NfCtrl) {
         match msg {
-            NfCtrl::GetPerflow { xid, filter, lock } => self.start_export(xid, filter, lock, None),
+            NfCtrl::GetPerflow { xid, filter, lock } => {
+                self.start_export(now, xid, filter, lock, None)
+            }
             NfCtrl::Transfer { xid, peer, filter, lock } => {
-                self.start_export(xid, filter, Some(lock), Some(peer))
+                self.start_export(now, xid, filter, Some(lock), Some(peer))
             }
             NfCtrl::Accept { xid, .. } => {
                 self.accepting = Some(Accepting {
@@ -601,6 +610,7 @@ impl Nf {
             NfCtrl::Hold { id, filter } => {
                 self.holds.push(HoldBuf { id, filter, packets: VecDeque::new() })
             }
+            NfCtrl::SetExportWindow { active_within } => self.export_window = active_within,
             NfCtrl::GetElephant { xid, filter, detection } => {
                 let active = self.fit.active(now, &filter);
                 let n = crate::uhaul::select(&active, detection);
@@ -622,6 +632,7 @@ impl Nf {
     /// controller, or to `peer` for a P2P transfer), and puts their lock in place.
     fn start_export(
         &mut self,
+        now: Time,
         xid: Xid,
         filter: Match,
         lock: Option<ExportLock>,
@@ -631,6 +642,7 @@ impl Nf {
             .state
             .iter()
             .filter(|(_, s)| filter_matches_state(&filter, s))
+            .filter(|(_, s)| self.export_window.is_none_or(|w| s.last_seen + w >= now))
             .map(|(f, _)| *f)
             .collect();
         flows.sort_unstable();

@@ -75,6 +75,10 @@ pub struct OpenNfConfig {
     pub p2p: bool,
     /// Priority of the redirecting rules; above the steering rules they override.
     pub priority: u16,
+    /// Export only flows seen within this long before the export (`None`: every flow with
+    /// state). Stands for an NF that expires idle state (PRADS drops idle connections), which
+    /// the twin's NF does not do by itself; see `NfCtrl::SetExportWindow`.
+    pub active_within: Option<base::Dur>,
 }
 
 impl OpenNfConfig {
@@ -88,6 +92,7 @@ impl OpenNfConfig {
             reprocess: false,
             p2p: false,
             priority: 1000,
+            active_within: None,
         }
     }
 
@@ -112,6 +117,7 @@ impl OpenNfConfig {
             reprocess: false,
             p2p: false,
             priority: 1000,
+            active_within: None,
         }
     }
 }
@@ -425,6 +431,9 @@ impl Protocol for OpenNf {
             let filter = req.flows.clone();
             io.to_nf(req.src, NfCtrl::Transfer { xid: t, peer: req.dst, filter, lock });
         } else {
+            if let Some(w) = self.cfg.active_within {
+                io.to_nf(req.src, NfCtrl::SetExportWindow { active_within: Some(w) });
+            }
             let x = self.xid(Pending::Export(id));
             let filter = req.flows.clone();
             io.to_nf(req.src, NfCtrl::GetPerflow { xid: x, filter, lock: Some(lock) });

@@ -147,6 +147,23 @@ impl Built {
         e.nf.flow_state(models::packet::FlowId(flow)).map(|s| s.log.clone())
     }
 
+    /// Every sink's flow completion times `(flow, ns)`, in flow order (for figures that need
+    /// them per flow, e.g. U-HAUL's mice).
+    pub fn flow_fcts_ns(&self, cfg: &ScenarioConfig) -> Vec<(u64, u64)> {
+        let mut v: Vec<(u64, u64)> = cfg
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n.kind, NodeKind::Sink))
+            .flat_map(|(i, _)| {
+                let e = self.sim.entity::<SinkEntity>(EntityId(i as u32)).expect("sink");
+                e.sink.fcts_ns().into_iter().map(|(f, ns)| (f.0, ns))
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     pub fn outcome(&self, cfg: &ScenarioConfig) -> RunOutcome {
         results::collect(cfg, self.seed, &self.sim, &self.shared.borrow())
     }
