@@ -130,4 +130,3 @@ fn size_based_detection_misses_elephants_that_have_not_sent_enough() {
         assert!(b.nf_log(SRC, e).is_some() && b.nf_log(DST, e).is_none());
     }
 }
-
