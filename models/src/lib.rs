@@ -24,5 +24,6 @@ pub mod packet;
 pub mod reroute;
 pub mod switch;
 pub mod wire;
+pub mod uhaul;
 
 pub use packet::{FiveTuple, Flags, FlowId, NodeId, Packet, PacketKey, PortId, Xid};

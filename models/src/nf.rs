@@ -29,6 +29,7 @@ use crate::fxhash::FxHashMap;
 use crate::oracle::UpdateLog;
 use crate::packet::{FiveTuple, Flags, FlowId, NodeId, Packet, Xid};
 use crate::switch::Match;
+use crate::uhaul::{Detection, FlowInfoTable};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct NfConfig {
@@ -191,6 +192,18 @@ pub enum NfCtrl {
         id: u64,
         filter: Match,
     },
+    /// Exports from now on skip flows not seen within `active_within` (`None`: every flow
+    /// with state is exported). The state of the skipped flows stays here, as if expired.
+    SetExportWindow {
+        active_within: Option<Dur>,
+    },
+    /// U-HAUL's `getElephant` (filter API, section 3.2): run the elephant detection module
+    /// over the active flows matching `filter` and answer with `SetFilter`.
+    GetElephant {
+        xid: Xid,
+        filter: Match,
+        detection: Detection,
+    },
 }
 
 /// NF to controller.
@@ -226,6 +239,13 @@ pub enum NfEvent {
         id: u64,
         packet: Packet,
         exported: bool,
+    },
+    /// U-HAUL's `SetFilter` (answers `GetElephant { xid }`): the 5-tuples of the selected
+    /// elephants, largest first, with the active flows the detection looked at.
+    SetFilter {
+        xid: Xid,
+        flows: Vec<FiveTuple>,
+        active: u64,
     },
 }
 
@@ -375,6 +395,9 @@ pub struct Nf {
     /// Released held packets, served before the input queue.
     backlog: VecDeque<Packet>,
     accepting: Option<Accepting>,
+    /// U-HAUL's flow monitor (section 3.1), fed by every data packet that arrives.
+    fit: FlowInfoTable,
+    export_window: Option<Dur>,
     up: bool,
     out: VecDeque<NfOutput>,
     stats: NfStats,
@@ -395,6 +418,8 @@ impl Nf {
             holds: Vec::new(),
             backlog: VecDeque::new(),
             accepting: None,
+            fit: FlowInfoTable::default(),
+            export_window: None,
             up: true,
             out: VecDeque::new(),
             stats: NfStats::default(),
@@ -403,6 +428,11 @@ impl Nf {
 
     pub fn stats(&self) -> &NfStats {
         &self.stats
+    }
+
+    /// U-HAUL's flow information table.
+    pub fn fit(&self) -> &FlowInfoTable {
+        &self.fit
     }
 
     pub fn config(&self) -> &NfConfig {
@@ -455,6 +485,9 @@ impl Nf {
             }
             return;
         }
+        if pkt.is_data() {
+            self.fit.on_packet(now, &pkt.tuple, pkt.hash, pkt.size_bytes);
+        }
         if pkt.flags.contains(Flags::MARKER) {
             // A marker ends the hold it names; otherwise it queues behind the data before it.
             let id = pkt.seq as u64;
@@ -481,7 +514,8 @@ impl Nf {
 
     /// A packet enters the queue (or the idle server).
     fn admit(&mut self, now: Time, pkt: Packet) {
-        if !self.create_state && !self.state.contains_key(&pkt.flow) {
+        // A marker is no flow: it always queues behind the packets before it.
+        if !self.create_state && pkt.is_data() && !self.state.contains_key(&pkt.flow) {
             let mut p = pkt;
             p.tag = self.unseen_tag;
             self.stats.forwarded_unseen += 1;
@@ -599,9 +633,11 @@ impl Nf {
 
     pub fn handle_ctrl(&mut self, now: Time, msg: NfCtrl) {
         match msg {
-            NfCtrl::GetPerflow { xid, filter, lock } => self.start_export(xid, filter, lock, None),
+            NfCtrl::GetPerflow { xid, filter, lock } => {
+                self.start_export(now, xid, filter, lock, None)
+            }
             NfCtrl::Transfer { xid, peer, filter, lock } => {
-                self.start_export(xid, filter, Some(lock), Some(peer))
+                self.start_export(now, xid, filter, Some(lock), Some(peer))
             }
             NfCtrl::Accept { xid, .. } => {
                 self.accepting = Some(Accepting {
@@ -629,6 +665,18 @@ impl Nf {
             NfCtrl::Hold { id, filter } => {
                 self.holds.push(HoldBuf { id, filter, packets: VecDeque::new() })
             }
+            NfCtrl::SetExportWindow { active_within } => self.export_window = active_within,
+            NfCtrl::GetElephant { xid, filter, detection } => {
+                let active = self.fit.active(now, &filter);
+                let n = crate::uhaul::select(&active, detection);
+                let flows = active[..n].iter().map(|e| e.tuple).collect();
+                let active = active.len() as u64;
+                self.out.push_back(NfOutput::ToController(NfEvent::SetFilter {
+                    xid,
+                    flows,
+                    active,
+                }));
+            }
         }
         if self.control_done_at.is_none() {
             self.start_control(now);
@@ -639,6 +687,7 @@ impl Nf {
     /// controller, or to `peer` for a P2P transfer), and puts their lock in place.
     fn start_export(
         &mut self,
+        now: Time,
         xid: Xid,
         filter: Match,
         lock: Option<ExportLock>,
@@ -648,6 +697,7 @@ impl Nf {
             .state
             .iter()
             .filter(|(_, s)| filter_matches_state(&filter, s))
+            .filter(|(_, s)| self.export_window.is_none_or(|w| s.last_seen + w >= now))
             .map(|(f, _)| *f)
             .collect();
         flows.sort_unstable();

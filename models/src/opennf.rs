@@ -75,6 +75,10 @@ pub struct OpenNfConfig {
     pub p2p: bool,
     /// Priority of the redirecting rules; above the steering rules they override.
     pub priority: u16,
+    /// Export only flows seen within this long before the export (`None`: every flow with
+    /// state). Stands for an NF that expires idle state (PRADS drops idle connections), which
+    /// the twin's NF does not do by itself; see `NfCtrl::SetExportWindow`.
+    pub active_within: Option<base::Dur>,
     /// A deliberate bug, for proving that `nftwin check` catches one (never set otherwise).
     pub fault: Option<OpenNfFault>,
 }
@@ -98,6 +102,7 @@ impl OpenNfConfig {
             reprocess: false,
             p2p: false,
             priority: 1000,
+            active_within: None,
             fault: None,
         }
     }
@@ -123,6 +128,7 @@ impl OpenNfConfig {
             reprocess: false,
             p2p: false,
             priority: 1000,
+            active_within: None,
             fault: None,
         }
     }
@@ -185,6 +191,8 @@ pub struct OpenNf {
     pub unexpected: u64,
     /// Flows re-exported after a buffer overflow (reprocessing).
     pub reexports: u64,
+    /// Log each move's life (off when U-HAUL drives per-flow moves and logs its own).
+    log_moves: bool,
 }
 
 /// A buffer group per (move, flow), so simultaneous moves never mix their packets.
@@ -220,6 +228,25 @@ impl OpenNf {
             pending: BTreeMap::new(),
             unexpected: 0,
             reexports: 0,
+            log_moves: true,
+        }
+    }
+
+    /// Moves are not logged: U-HAUL's `moveElephant` runs one OpenNF move per elephant and
+    /// logs the whole as one move.
+    pub fn without_move_logs(mut self) -> Self {
+        self.log_moves = false;
+        self
+    }
+
+    /// `(state moved, finished)` of move `id`, if it exists.
+    pub fn move_progress(&self, id: MoveId) -> Option<(bool, bool)> {
+        self.moves.get(&id).map(|m| (m.all_imported, m.phase == Phase::Done))
+    }
+
+    fn log(&self, io: &mut Io<'_>, log: MoveLog) {
+        if self.log_moves {
+            io.log(log);
         }
     }
 
@@ -253,9 +280,9 @@ impl OpenNf {
     /// Every flow's state is at dstInst: release the rest and point the switch at dstInst.
     fn all_imported(&mut self, id: MoveId, io: &mut Io<'_>) {
         let hold = self.holds_at_dst();
+        self.log(io, MoveLog::StateMoved { id });
         let Some(m) = self.moves.get_mut(&id) else { return };
         m.all_imported = true;
-        io.log(MoveLog::StateMoved { id });
         // Flows with a re-export or a put still in flight keep their copies until it lands.
         let flows: Vec<FlowId> = m
             .buffered
@@ -317,6 +344,7 @@ impl OpenNf {
     fn try_finish(&mut self, id: MoveId, io: &mut Io<'_>) {
         // With P2P, srcInst forwarded the marker to dstInst itself, ending its hold.
         let op = self.holds_at_dst() && !self.cfg.p2p;
+        let log_moves = self.log_moves;
         let Some(m) = self.moves.get_mut(&id) else { return };
         let idle = m.reexporting.is_empty() && m.importing.is_empty() && m.buffered.is_empty();
         if !(m.drained && idle) || m.phase == Phase::Done {
@@ -335,7 +363,9 @@ impl OpenNf {
         // (section 4): it goes now.
         io.to_nf(m.req.src, NfCtrl::DelPerflow { xid: x, filter: m.req.flows.clone() });
         m.phase = Phase::Done;
-        io.log(MoveLog::Finished { id });
+        if log_moves {
+            io.log(MoveLog::Finished { id });
+        }
     }
 
     /// Reprocessing: a copy of a packet srcInst has processed (and output).
@@ -398,7 +428,7 @@ impl Protocol for OpenNf {
 
     fn on_move(&mut self, req: MoveRequest, io: &mut Io<'_>) {
         let id = req.id;
-        io.log(MoveLog::Started { id });
+        self.log(io, MoveLog::Started { id });
         // One move at a time per flow and instance: a move whose flow space may overlap one in
         // progress at the same instances is refused (its flows' state is already locked and
         // leaving; a second export would race the first).
@@ -409,7 +439,7 @@ impl Protocol for OpenNf {
         });
         if busy {
             let reason = "its flows overlap a move in progress at the same instances".to_string();
-            io.log(MoveLog::Failed { id, reason });
+            self.log(io, MoveLog::Failed { id, reason });
             return;
         }
         let action = match self.cfg.guarantee {
@@ -429,6 +459,9 @@ impl Protocol for OpenNf {
             let filter = req.flows.clone();
             io.to_nf(req.src, NfCtrl::Transfer { xid: t, peer: req.dst, filter, lock });
         } else {
+            if let Some(w) = self.cfg.active_within {
+                io.to_nf(req.src, NfCtrl::SetExportWindow { active_within: Some(w) });
+            }
             let x = self.xid(Pending::Export(id));
             let filter = req.flows.clone();
             io.to_nf(req.src, NfCtrl::GetPerflow { xid: x, filter, lock: Some(lock) });
@@ -590,6 +623,7 @@ impl Protocol for OpenNf {
                 self.on_packet_event(MoveId(id as u32), packet, exported, io)
             }
             NfEvent::DelDone { .. } => {}
+            NfEvent::SetFilter { .. } => self.unexpected += 1,
             NfEvent::TransferDone { xid, .. } => match self.pending.remove(&xid) {
                 Some(Pending::Accept(id)) => {
                     if let Some(m) = self.moves.get_mut(&id) {

@@ -141,6 +141,8 @@ pub enum ProtocolConfig {
     Reroute(RerouteConfig),
     /// OpenNF's move (and, without parallelizing and LLER, Split/Merge's).
     OpenNf(OpenNfConfig),
+    /// U-HAUL's `moveElephant` over OpenNF's per-flow moves (built in code; no scenario key).
+    Uhaul(models::uhaul::UhaulConfig),
 }
 
 impl ProtocolConfig {
@@ -151,6 +153,7 @@ impl ProtocolConfig {
                 "split-merge"
             }
             ProtocolConfig::OpenNf(_) => "opennf",
+            ProtocolConfig::Uhaul(_) => "uhaul",
         }
     }
 }

@@ -123,6 +123,7 @@ pub fn variants() -> Vec<Variant> {
 fn expectation(v: &Variant, fault: Fault) -> Vec<Expect> {
     let guarantee = match &v.protocol {
         ProtocolConfig::OpenNf(c) => c.guarantee,
+        ProtocolConfig::Uhaul(c) => c.opennf.guarantee,
         ProtocolConfig::Reroute(_) => Guarantee::None,
     };
     let reprocess = matches!(&v.protocol, ProtocolConfig::OpenNf(c) if c.reprocess);

@@ -153,6 +153,23 @@ impl Built {
         self.sim.entity::<NfEntity>(EntityId(node.0)).map(|e| &e.nf)
     }
 
+    /// Every sink's flow completion times `(flow, ns)`, in flow order (for figures that need
+    /// them per flow, e.g. U-HAUL's mice).
+    pub fn flow_fcts_ns(&self, cfg: &ScenarioConfig) -> Vec<(u64, u64)> {
+        let mut v: Vec<(u64, u64)> = cfg
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n.kind, NodeKind::Sink))
+            .flat_map(|(i, _)| {
+                let e = self.sim.entity::<SinkEntity>(EntityId(i as u32)).expect("sink");
+                e.sink.fcts_ns().into_iter().map(|(f, ns)| (f.0, ns))
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     pub fn outcome(&self, cfg: &ScenarioConfig) -> RunOutcome {
         results::collect(cfg, self.seed, &self.sim, &self.shared.borrow())
     }
@@ -271,6 +288,7 @@ fn protocol(p: &ProtocolConfig) -> Box<dyn models::controller::Protocol> {
     match p {
         ProtocolConfig::Reroute(c) => Box::new(Reroute::new(c.clone())),
         ProtocolConfig::OpenNf(c) => Box::new(models::opennf::OpenNf::new(c.clone())),
+        ProtocolConfig::Uhaul(c) => Box::new(models::uhaul::Uhaul::new(c.clone())),
     }
 }
 

@@ -19,6 +19,8 @@ pub const METRIC_NAMES: &[&str] = &[
     "delivered_pkts",
     "duplicate_outputs",
     "duplicate_updates",
+    "edm_active_flows",
+    "elephants_moved",
     "flows",
     "guarantee_honoured",
     "in_flight_pkts",

@@ -32,6 +32,7 @@ pub mod egret;
 pub mod opennf;
 pub mod opennf_p2p;
 pub mod plot;
+pub mod uhaul;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -46,7 +47,8 @@ use crate::output::{self, TidyRow};
 use crate::sweep::{run_jobs, Job};
 
 /// Every target `nftwin reproduce` knows, in the order `all` runs them.
-pub const TARGETS: &[Target] = &[baseline::TARGET, opennf::TARGET, e2::TARGET, egret::TARGET];
+pub const TARGETS: &[Target] =
+    &[baseline::TARGET, opennf::TARGET, e2::TARGET, egret::TARGET, uhaul::TARGET];
 
 /// One paper (or yardstick) whose figures the twin regenerates.
 pub struct Target {
