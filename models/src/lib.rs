@@ -21,6 +21,7 @@ pub mod opennf;
 pub mod oracle;
 pub mod packet;
 pub mod reroute;
+pub mod sharp;
 pub mod switch;
 
 pub use packet::{FiveTuple, Flags, FlowId, NodeId, Packet, PacketKey, PortId, Xid};
