@@ -141,6 +141,9 @@ pub enum ProtocolConfig {
     Reroute(RerouteConfig),
     /// OpenNF's move (and, without parallelizing and LLER, Split/Merge's).
     OpenNf(OpenNfConfig),
+    /// SHarP's handover: the controller side, and the handover support layer every NF
+    /// instance then runs.
+    Sharp(models::sharp::SharpConfig, models::sharp::HslConfig),
 }
 
 impl ProtocolConfig {
@@ -151,6 +154,7 @@ impl ProtocolConfig {
                 "split-merge"
             }
             ProtocolConfig::OpenNf(_) => "opennf",
+            ProtocolConfig::Sharp(..) => "sharp",
         }
     }
 }

@@ -127,7 +127,8 @@ impl Built {
             let id = EntityId(i as u32);
             match n.kind {
                 NodeKind::Nf(_) => {
-                    held += self.sim.entity::<NfEntity>(id).expect("nf").nf.holding()
+                    let e = self.sim.entity::<NfEntity>(id).expect("nf");
+                    held += e.nf.holding() + e.hsl.as_ref().map_or(0, |h| h.holding())
                 }
                 NodeKind::Controller(_) => {
                     let c =
@@ -184,12 +185,18 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
                     shared.clone(),
                 ))
             }
-            NodeKind::Nf(c) => sim.add_entity(NfEntity::new(
-                Nf::new(c.clone()),
-                controller,
-                cfg.control_latency,
-                shared.clone(),
-            )),
+            NodeKind::Nf(c) => {
+                let mut e = NfEntity::new(
+                    Nf::new(c.clone()),
+                    controller,
+                    cfg.control_latency,
+                    shared.clone(),
+                );
+                if let ProtocolConfig::Sharp(_, hsl) = &cfg.protocol {
+                    e.hsl = Some(models::sharp::Hsl::new(node_id(me), hsl.clone()));
+                }
+                sim.add_entity(e)
+            }
             NodeKind::Controller(c) => sim.add_entity(ControllerEntity::new(
                 Controller::new(c.clone(), protocol(&cfg.protocol)),
                 cfg.control_latency,
@@ -260,6 +267,7 @@ fn protocol(p: &ProtocolConfig) -> Box<dyn models::controller::Protocol> {
     match p {
         ProtocolConfig::Reroute(c) => Box::new(Reroute::new(c.clone())),
         ProtocolConfig::OpenNf(c) => Box::new(models::opennf::OpenNf::new(c.clone())),
+        ProtocolConfig::Sharp(c, _) => Box::new(models::sharp::Sharp::new(c.clone())),
     }
 }
 
