@@ -32,3 +32,19 @@ fn a_bidirectional_handover_loses_reorders_and_duplicates_nothing() {
     assert!(metric(&r, "max_vnf_buffer_pkts") >= 100.0, "a 100 ms transfer at 2x1000 pps");
     assert_eq!(metric(&r, "protocol_unexpected"), 0.0);
 }
+
+#[test]
+fn a_flow_slower_than_the_maximum_silence_goes_undetected_and_loses_its_state() {
+    // SHarP III-C: "Flows that have not been detected during this time are treated as new
+    // flows". A 5 ms maximum silence misses a 100 pps flow (a packet every 10 ms): VNFn
+    // builds fresh state and the oracle sees the updates VNF1 applied as lost.
+    let mut tb = SharpTestbed { pps: 100.0, ..SharpTestbed::default() };
+    tb.sharp.max_silence = Dur::from_millis(5);
+    let r = run_once(&sharp_testbed(&tb), 1);
+    assert!(r.oracle.lost_updates > 0, "{:?}", r.oracle);
+    assert!(!r.verdict.honoured);
+    tb.sharp.max_silence = Dur::from_millis(15);
+    let r = run_once(&sharp_testbed(&tb), 1);
+    assert_eq!(r.oracle.lost_updates, 0, "{:?}", r.oracle);
+    assert!(r.verdict.honoured);
+}

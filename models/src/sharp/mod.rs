@@ -67,10 +67,16 @@ pub struct SharpConfig {
 }
 
 impl Default for SharpConfig {
-    /// `r = 100` (entries at 201 / 200, above the scenarios' steering rules) and a 5 ms maximum
-    /// silence (ours: the paper gives no value; five packet gaps at 1000 pps).
+    /// `r = 100` (entries at 201 / 200, above the scenarios' steering rules) and a 15 ms maximum
+    /// silence (ours: the paper gives no value; it must exceed the gap between two packets of
+    /// a flow, or the flow goes undetected and is "treated as a new flow" without its state,
+    /// and the slowest flow of the paper's experiments sends every 10 ms).
     fn default() -> Self {
-        SharpConfig { priority: 100, priorities: BTreeMap::new(), max_silence: Dur::from_millis(5) }
+        SharpConfig {
+            priority: 100,
+            priorities: BTreeMap::new(),
+            max_silence: Dur::from_millis(15),
+        }
     }
 }
 

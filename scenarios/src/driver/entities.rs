@@ -625,6 +625,8 @@ pub(crate) struct ControllerEntity {
     /// operator's request, every output to a switch or NF; a batch of rule changes counts
     /// one message per rule (one OpenFlow FlowMod each).
     pub ctrl_msgs: u64,
+    /// Inputs carrying a data packet (packet-ins, packet events).
+    pub ctrl_pkts_in: u64,
     latency: Dur,
     alarm: Alarm,
     shared: SharedRef,
@@ -632,7 +634,14 @@ pub(crate) struct ControllerEntity {
 
 impl ControllerEntity {
     pub fn new(controller: Controller, latency: Dur, shared: SharedRef) -> Self {
-        ControllerEntity { controller, ctrl_msgs: 0, latency, alarm: Alarm::default(), shared }
+        ControllerEntity {
+            controller,
+            ctrl_msgs: 0,
+            ctrl_pkts_in: 0,
+            latency,
+            alarm: Alarm::default(),
+            shared,
+        }
     }
 }
 
@@ -643,6 +652,7 @@ impl Entity<Msg> for ControllerEntity {
             (_, Msg::ToController(input)) => {
                 if input.carried_packet().is_some() {
                     self.shared.borrow_mut().ctrl_transit -= 1;
+                    self.ctrl_pkts_in += 1;
                 }
                 if !matches!(*input, ControllerInput::Move(_)) {
                     self.ctrl_msgs += 1;

@@ -16,6 +16,7 @@ use crate::config::{NodeIdx, NodeKind, ScenarioConfig};
 pub const METRIC_NAMES: &[&str] = &[
     "completed_flows",
     "controller_messages",
+    "ctrl_data_pkts_in",
     "ctrl_plane_msgs",
     "delivered_pkts",
     "duplicate_outputs",
@@ -213,6 +214,7 @@ pub(super) fn collect(
         put("max_controller_buffer_pkts", c.controller.buffer().max() as f64);
         put("controller_messages", c.controller.stats().messages as f64);
         put("ctrl_plane_msgs", c.ctrl_msgs as f64);
+        put("ctrl_data_pkts_in", c.ctrl_pkts_in as f64);
     }
     let durations: Vec<f64> = moves
         .iter()
