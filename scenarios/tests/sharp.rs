@@ -48,3 +48,94 @@ fn a_flow_slower_than_the_maximum_silence_goes_undetected_and_loses_its_state() 
     assert_eq!(r.oracle.lost_updates, 0, "{:?}", r.oracle);
     assert!(r.verdict.honoured);
 }
+
+/// Section IV-A's control-plane counts, checked against the messages the twin's controller
+/// actually received and sent.
+#[test]
+fn counted_control_messages_equal_the_section_iv_a_formulas() {
+    use scenarios::reproduce::sharp::{opennf_formula, sharp_c, sharp_formula, OPENNF_C};
+    for pps in [200.0, 1000.0, 4000.0] {
+        for bidirectional in [false, true] {
+            let tb = SharpTestbed {
+                pps,
+                bidirectional,
+                transfer_delay: Dur::from_millis(50),
+                ..SharpTestbed::default()
+            };
+            let r = run_once(&sharp_testbed(&tb), 1);
+            // The egress switch steers to both VNFs, so it is a side even with one direction.
+            let (flows, active) = if bidirectional { (2, 2) } else { (1, 1) };
+            let t = metric(&r, "sharp_ctrl_processed_pkts");
+            let d = metric(&r, "sharp_follow_up_pkts");
+            // T packets in (packet-ins) and out (marked packet-outs), and the BUFFER_FOLLOW_UP
+            // copies, which only come in.
+            assert_eq!(metric(&r, "ctrl_data_pkts_in"), t + d);
+            let c = sharp_c(flows, 2, active) as f64;
+            assert_eq!(metric(&r, "ctrl_plane_msgs"), sharp_formula(t, c) + d, "{pps} pps");
+            assert!(t > 0.0);
+        }
+        // OpenNF, loss-free and order-preserving, one flow: N = 1 state chunk.
+        let tb = SharpTestbed {
+            pps,
+            bidirectional: false,
+            opennf: Some(models::opennf::OpenNfConfig::opennf(
+                models::oracle::Guarantee::LossFreeOrderPreserving,
+            )),
+            ..SharpTestbed::default()
+        };
+        let r = run_once(&sharp_testbed(&tb), 1);
+        let rr = metric(&r, "ctrl_data_pkts_in");
+        assert!(rr > 0.0);
+        assert_eq!(metric(&r, "ctrl_plane_msgs"), opennf_formula(1.0, rr, OPENNF_C as f64));
+    }
+}
+
+/// Least squares `y = a + b x`, and R^2.
+fn fit(points: &[(f64, f64)]) -> (f64, f64, f64) {
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let syy: f64 = points.iter().map(|p| (p.1 - my).powi(2)).sum();
+    let b = sxy / sxx;
+    let r2 = if syy == 0.0 { 1.0 } else { sxy * sxy / (sxx * syy) };
+    (my - b * mx, b, r2)
+}
+
+/// Figure 7's claims: SHarP's controller buffer does not grow with the state transfer
+/// duration (largest peak at most 1.2x the smallest), OpenNF's does, linearly; SHarP's VNF
+/// buffer grows linearly; the maximum delay is the transfer duration plus a constant.
+#[test]
+fn fig7_controller_buffer_is_constant_in_the_transfer_duration() {
+    let spec = scenarios::reproduce::sharp::TARGET;
+    let figs = (spec.figures)(true);
+    let fig7 = figs.iter().find(|f| f.id == "sharp/fig7").expect("fig7");
+    let mut by: std::collections::BTreeMap<(String, &str), Vec<(f64, f64)>> = Default::default();
+    for p in &fig7.points {
+        let r = run_once(&p.config, p.config.seed);
+        let x: f64 = p.x.parse().unwrap();
+        for m in ["max_controller_buffer_pkts", "max_vnf_buffer_pkts", "max_delay_ms"] {
+            if let Some(v) = r.metrics.get(m) {
+                by.entry((p.series.clone(), m)).or_default().push((x, *v));
+            }
+        }
+        if p.series == "SHarP" {
+            assert_eq!(r.oracle.lost_updates + r.oracle.reordered_updates, 0);
+            assert_eq!(r.oracle.duplicate_outputs, 0);
+        }
+    }
+    let ctrl = &by[&("SHarP".into(), "max_controller_buffer_pkts")];
+    let max = ctrl.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+    let min = ctrl.iter().map(|p| p.1).fold(f64::MAX, f64::min);
+    assert!(min > 0.0 && max <= 1.2 * min, "{ctrl:?}");
+    let (a, b, r2) = fit(&by[&("OpenNF".into(), "max_controller_buffer_pkts")]);
+    println!("OpenNF controller buffer = {a:.1} + {b:.3} x, R2 {r2:.4}");
+    assert!(b > 0.5 && r2 > 0.99, "OpenNF's buffer grows with the transfer");
+    let (a, b, r2) = fit(&by[&("SHarP".into(), "max_vnf_buffer_pkts")]);
+    println!("SHarP VNF buffer = {a:.1} + {b:.3} x, R2 {r2:.4}");
+    assert!(b > 1.0 && r2 > 0.99, "two 1000 pps directions fill it at ~2 packets per ms");
+    let (a, b, r2) = fit(&by[&("SHarP".into(), "max_delay_ms")]);
+    println!("SHarP max delay = {a:.2} + {b:.4} x ms, R2 {r2:.5}");
+    assert!((b - 1.0).abs() < 0.02 && r2 > 0.999 && a > 0.0);
+}

@@ -58,14 +58,15 @@ pub const SHARP_FIG4_TRANSFER: Dur = Dur::from_millis(60);
 pub const OPENNF_C: u64 = 11;
 
 /// SHarP's constant messages `C` for `flows` detected flows on `sides` switches (one in-port
-/// each), every side with a flow, as the twin sends them: per side the detection and
-/// forwarding entries (2) and their done, the detection entry's removal, `BUFFER_END`, and
-/// for the redirect, the end of `BUFFER_FOLLOW_UP` and the cleanup one done each plus the test
-/// packet's packet-out and its copy (5 S); per flow the exact entry and its done, its
-/// redirect, its follow-up end and its deletion (5 F); a `START_HO` per flow to each VNF; two
-/// ACKs and the destination's release.
-pub fn sharp_c(flows: u64, sides: u64) -> u64 {
-    5 * sides + 5 * flows + 5 * sides + 2 * flows.max(1) + 3
+/// each), `active` of them with a detected flow, as the twin sends them: per side the
+/// detection and forwarding entries (2) and their done, the detection entry's removal and
+/// `BUFFER_END` (5 S); per active side the done of the redirect, of the end of
+/// `BUFFER_FOLLOW_UP` and of the cleanup, the test packet's packet-out and its copy (5 S');
+/// per flow the exact entry and its done, its redirect, its follow-up end and its deletion
+/// (5 F); a `START_HO` per flow (one if none) to each VNF; two ACKs and the destination's
+/// release (3).
+pub fn sharp_c(flows: u64, sides: u64, active: u64) -> u64 {
+    5 * sides + 5 * active + 5 * flows + 2 * flows.max(1) + 3
 }
 
 /// Section IV-A: OpenNF's control-plane messages.
@@ -253,7 +254,9 @@ fn fig4_build(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
         stderr: 0.0,
         runs,
     };
-    let (c_onf, c_sharp) = (OPENNF_C as f64, sharp_c(1, 1) as f64);
+    // The testbed's C: one flow, detected on the ingress switch; the egress switch, which
+    // steers to both VNFs too, runs an idle side.
+    let (c_onf, c_sharp) = (OPENNF_C as f64, sharp_c(1, 2, 1) as f64);
     let mut a = Vec::new();
     for pps in FIG4_RATES {
         let x = format!("{pps}");
