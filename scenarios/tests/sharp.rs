@@ -139,3 +139,20 @@ fn fig7_controller_buffer_is_constant_in_the_transfer_duration() {
     println!("SHarP max delay = {a:.2} + {b:.4} x ms, R2 {r2:.5}");
     assert!((b - 1.0).abs() < 0.02 && r2 > 0.999 && a > 0.0);
 }
+
+/// `examples/sharp_testbed.toml` is the testkit's testbed: same results, and twice the same.
+#[test]
+fn the_example_file_runs_as_the_testkit_testbed() {
+    let p =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/sharp_testbed.toml");
+    let file = scenarios::spec::load(&p).unwrap_or_else(|e| panic!("{e}")).config;
+    let code = sharp_testbed(&SharpTestbed {
+        transfer_delay: Dur::from_millis(100),
+        ..SharpTestbed::default()
+    });
+    let (a, b) = (run_once(&file, 1), run_once(&code, 1));
+    assert_eq!(a.metrics, b.metrics);
+    assert_eq!(a.moves, b.moves);
+    assert_eq!(run_once(&file, 1).metrics, a.metrics);
+    assert!(a.verdict.honoured);
+}
