@@ -156,3 +156,41 @@ fn the_example_file_runs_as_the_testkit_testbed() {
     assert_eq!(run_once(&file, 1).metrics, a.metrics);
     assert!(a.verdict.honoured);
 }
+
+/// `nftwin reproduce sharp --quick`: every figure as CSV and PNG, the same bytes for any
+/// `--jobs`, and no SHarP run with a lost or reordered update.
+#[test]
+fn reproduce_sharp_quick_is_complete_deterministic_and_loss_free() {
+    let run = |jobs: &str| {
+        let out = std::env::temp_dir().join(format!("nftwin-sharp-{}-{jobs}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_nftwin"))
+            .args(["reproduce", "sharp", "--quick", "--jobs", jobs, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        out.join("sharp")
+    };
+    let (a, b) = (run("1"), run("3"));
+    for fig in ["fig4a", "fig4b", "fig5", "fig6", "fig7", "fig8"] {
+        for ext in ["csv", "png"] {
+            let name = format!("sharp-{fig}.{ext}");
+            let x = std::fs::read(a.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(x, std::fs::read(b.join(&name)).unwrap(), "{name} depends on --jobs");
+        }
+        if ["fig5", "fig6", "fig7", "fig8"].contains(&fig) {
+            let csv = std::fs::read_to_string(a.join(format!("sharp-{fig}.csv"))).unwrap();
+            let bad: Vec<&str> = csv
+                .lines()
+                .filter(|l| l.contains(",SHarP,"))
+                .filter(|l| l.contains(",lost_updates,") || l.contains(",reordered_updates,"))
+                .filter(|l| l.split(',').nth(5) != Some("0"))
+                .collect();
+            assert!(bad.is_empty(), "{bad:?}");
+        }
+    }
+    for d in [a, b] {
+        let _ = std::fs::remove_dir_all(d.parent().unwrap());
+    }
+}
