@@ -194,3 +194,36 @@ fn reproduce_sharp_quick_is_complete_deterministic_and_loss_free() {
         let _ = std::fs::remove_dir_all(d.parent().unwrap());
     }
 }
+
+/// Two requests at different priorities: the second (r = 200) hands the flows back to VNF1
+/// after the first (r = 100) moved them to VNFn; its entries (401 / 400) override the first's
+/// forwarding entry (200), which stays installed.
+#[test]
+fn a_higher_priority_request_overrides_a_lower_one() {
+    use base::Time;
+    use models::switch::Match;
+    use scenarios::config::{NodeIdx, TimelineAction, TimelineEvent};
+    let mut tb = SharpTestbed { tail: Dur::from_millis(500), ..SharpTestbed::default() };
+    tb.sharp.priorities.insert(1, 200);
+    let mut cfg = sharp_testbed(&tb);
+    cfg.timeline.push(TimelineEvent {
+        at: Time::ZERO + Dur::from_millis(300),
+        what: TimelineAction::Move { flows: Match::any(), src: NodeIdx(3), dst: NodeIdx(2) },
+    });
+    let r = run_once(&cfg, 1);
+    assert_eq!(r.moves.len(), 2);
+    assert!(r.moves.iter().all(|m| m.finished.is_some()), "{:?}", r.moves);
+    let o = &r.oracle;
+    assert_eq!(o.lost_updates + o.reordered_updates + o.duplicate_outputs, 0, "{o:?}");
+    assert_eq!(o.lost_packets.values().sum::<u64>(), 0);
+    assert!(r.verdict.honoured);
+    // Both flows end at VNF1 again, with every update applied there.
+    let mut b = scenarios::driver::build(&cfg, 1);
+    b.run();
+    for flow in [1, 2] {
+        let back = b.nf_log(NodeIdx(2), flow).expect("VNF1 holds the state");
+        let away = b.nf_log(NodeIdx(3), flow).expect("VNFn held it");
+        assert_eq!(back.updates, o.sent / 2, "flow {flow}");
+        assert!(back.last_update > away.last_update);
+    }
+}

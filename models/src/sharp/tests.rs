@@ -165,3 +165,42 @@ fn hsl_counts_a_control_packet_for_another_vnf() {
     assert!(h.poll_output().is_none());
     assert_eq!(h.stats().unexpected, 1);
 }
+
+#[test]
+fn coexisting_requests_take_their_own_priorities_and_the_higher_one_detects() {
+    let mut cfg = SharpConfig::default();
+    cfg.priorities.insert(0, 10);
+    cfg.priorities.insert(1, 20);
+    let mut c = Controller::new(
+        ControllerConfig { per_msg: Dur::ZERO, buffer_capacity: 100 },
+        Box::new(Sharp::new(cfg)),
+    );
+    c.handle(Time::ZERO, ControllerInput::Move(req(0)));
+    c.handle(Time::ZERO, ControllerInput::Move(MoveRequest { dst: NodeId(4), ..req(1) }));
+    let out = switch_msgs(&settle(&mut c, Time::ZERO));
+    let prios: Vec<Vec<u16>> = out
+        .iter()
+        .map(|m| match m {
+            SwitchCtrl::FlowMods { mods, .. } => mods
+                .iter()
+                .map(|m| match m {
+                    FlowMod::Add(r) => r.priority,
+                    _ => panic!("{m:?}"),
+                })
+                .collect(),
+            _ => panic!("{m:?}"),
+        })
+        .collect();
+    assert_eq!(prios, vec![vec![21, 20], vec![41, 40]]);
+    // A packet both requests match went to the controller by the higher one's detection entry
+    // (41 beats 21): it is that handover's.
+    let event = SwitchEvent::PacketIn {
+        in_port: PortId(0),
+        packet: pkt(1, 0),
+        reason: PacketInReason::Action,
+    };
+    c.handle(Time::ZERO, ControllerInput::Switch { from: NodeId(1), event });
+    settle(&mut c, Time::ZERO);
+    assert_eq!(c.buffer().group_len(group(MoveId(1), 0)), 1);
+    assert_eq!(c.buffer().group_len(group(MoveId(0), 0)), 0);
+}
