@@ -1,5 +1,6 @@
 //! Property: a SHarP handover loses, reorders and duplicates nothing, whatever the packet
-//! rate, the control latency, the state transfer duration and the moment of the request; and
+//! rate, the control latency, the state transfer duration, the moment of the request and the
+//! switches' rule-update model (software, or E2's hardware latencies of 1-8 ms per rule); and
 //! its control-plane messages match section IV-A's count.
 
 use base::Dur;
@@ -21,6 +22,8 @@ proptest! {
         at_us in 20_000u64..150_000,
         bidirectional in any::<bool>(),
         bytes in prop::sample::select(vec![58u32, 1000]),
+        hardware in any::<bool>(),
+        seed in 1u64..1000,
     ) {
         let tb = SharpTestbed {
             pps,
@@ -31,7 +34,15 @@ proptest! {
             handover_at: Dur::from_micros(at_us),
             ..SharpTestbed::default()
         };
-        let r = run_once(&sharp_testbed(&tb), 1);
+        let mut cfg = sharp_testbed(&tb);
+        if hardware {
+            for n in &mut cfg.nodes {
+                if let scenarios::config::NodeKind::Switch(s) = &mut n.kind {
+                    s.config.update = models::switch::UpdateLatency::e2_hardware();
+                }
+            }
+        }
+        let r = run_once(&cfg, seed);
         let o = &r.oracle;
         prop_assert!(r.moves.len() == 1 && r.moves[0].finished.is_some(), "{:?}", r.moves);
         prop_assert_eq!(o.lost_updates, 0, "{:?}", o);
