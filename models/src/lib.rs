@@ -22,6 +22,7 @@ pub mod opennf;
 pub mod oracle;
 pub mod packet;
 pub mod reroute;
+pub mod sharp;
 pub mod switch;
 pub mod wire;
 pub mod uhaul;

@@ -186,6 +186,15 @@ pub enum NfCtrl {
         peer: NodeId,
         id: u64,
     },
+    /// SHarP's HSL asks the NF's own state management to move these flows' state to `peer`
+    /// (a P2P `Transfer` of exactly these flows, the "exact flow identifiers" SHarP III-B says
+    /// HSL hands to it).
+    TransferFlows {
+        xid: Xid,
+        peer: NodeId,
+        flows: Vec<FiveTuple>,
+        lock: Option<ExportLock>,
+    },
     /// Hold packets matching `filter` that arrive directly (not `RELEASED` by the controller)
     /// until a marker with id `id` arrives; then process them in arrival order.
     Hold {
@@ -233,6 +242,8 @@ pub enum NfEvent {
         xid: Xid,
         flows: u64,
     },
+    /// SHarP: a reply of the handover support layer (`ACK`, released).
+    Hsl(crate::sharp::HslReply),
     /// A packet of a flow under lock `id` (or a marker that met the lock). `exported`: the
     /// flow is one the lock's export covers (not a flow new during the move).
     Packet {
@@ -639,6 +650,18 @@ impl Nf {
             NfCtrl::Transfer { xid, peer, filter, lock } => {
                 self.start_export(now, xid, filter, Some(lock), Some(peer))
             }
+            NfCtrl::TransferFlows { xid, peer, flows, lock } => {
+                let mut ids: Vec<FlowId> = self
+                    .state
+                    .iter()
+                    .filter(|(_, s)| flows.contains(&s.tuple))
+                    .map(|(f, _)| *f)
+                    .collect();
+                ids.sort_unstable();
+                // A filter that selects no flow: only the listed flows are locked.
+                let none = Match::hash_range(0, 0);
+                self.push_export(xid, none, ids, lock, Some(peer));
+            }
             NfCtrl::Accept { xid, .. } => {
                 self.accepting = Some(Accepting {
                     xid,
@@ -701,6 +724,17 @@ impl Nf {
             .map(|(f, _)| *f)
             .collect();
         flows.sort_unstable();
+        self.push_export(xid, filter, flows, lock, peer);
+    }
+
+    fn push_export(
+        &mut self,
+        xid: Xid,
+        filter: Match,
+        flows: Vec<FlowId>,
+        lock: Option<ExportLock>,
+        peer: Option<NodeId>,
+    ) {
         if let Some(l) = lock {
             let locked = if l.late { Default::default() } else { flows.iter().copied().collect() };
             self.locks.push(Lock {

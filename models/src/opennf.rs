@@ -633,6 +633,7 @@ impl Protocol for OpenNf {
                 }
                 _ => self.unexpected += 1,
             },
+            NfEvent::Hsl(_) => self.unexpected += 1,
         }
     }
 }

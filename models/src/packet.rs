@@ -52,6 +52,9 @@ impl Flags {
     /// Not data: a protocol's marker that follows the packets before it through a FIFO path
     /// (`flow` is [`MARKER_FLOW`], `seq` the marker's id). Never processed or output.
     pub const MARKER: Flags = Flags(8);
+    /// With `MARKER`: a SHarP control message carried in the data plane (`START_HO`,
+    /// `BUFFER_END`, the `BUFFER_FOLLOW_UP` test packet); see `sharp::CtrlPacket`.
+    pub const SHARP_CTRL: Flags = Flags(16);
 
     pub const fn empty() -> Flags {
         Flags(0)

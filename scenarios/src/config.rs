@@ -143,6 +143,9 @@ pub enum ProtocolConfig {
     OpenNf(OpenNfConfig),
     /// U-HAUL's `moveElephant` over OpenNF's per-flow moves (built in code; no scenario key).
     Uhaul(models::uhaul::UhaulConfig),
+    /// SHarP's handover: the controller side, and the handover support layer every NF
+    /// instance then runs.
+    Sharp(models::sharp::SharpConfig, models::sharp::HslConfig),
 }
 
 impl ProtocolConfig {
@@ -154,6 +157,7 @@ impl ProtocolConfig {
             }
             ProtocolConfig::OpenNf(_) => "opennf",
             ProtocolConfig::Uhaul(_) => "uhaul",
+            ProtocolConfig::Sharp(..) => "sharp",
         }
     }
 }

@@ -206,3 +206,158 @@ pub fn opennf_flows(
     cfg.protocol = ProtocolConfig::OpenNf(protocol);
     cfg
 }
+
+/// The SHarP paper's Figure 1 testbed, as its section IV-B runs it: two hosts, an ingress and
+/// an egress switch, two VNFs between them (with a management link for their own state
+/// transfer), and a constant UDP flow with sequence numbers from h1 to h2 and, if
+/// `bidirectional`, one back from h2 to h1 at the same rate (the paper's Host2 echoes
+/// Host1's packets; we send an independent reverse flow, so its packets are counted and
+/// checked on their own). The flows are handed over from VNF1 to VNFn at `handover_at`.
+///
+/// Node indices: h1 0, ingr 1, vnf1 2, vnfn 3, egr 4, h2 5, h1rx 6, h2rx 7, controller 8.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharpTestbed {
+    pub pps: f64,
+    pub packet_bytes: u32,
+    pub bidirectional: bool,
+    /// The artificial delay before the VNFs' state transfer (section IV-B); SHarP only.
+    pub transfer_delay: Dur,
+    /// Bytes of state per flow the VNFs move over their 1 Gbps management link.
+    pub state_bytes: u32,
+    /// Controller <-> switch / VNF latency, each way.
+    pub control_latency: Dur,
+    pub handover_at: Dur,
+    /// Traffic after the handover request (plus the transfer delay).
+    pub tail: Dur,
+    pub sharp: models::sharp::SharpConfig,
+    /// Run OpenNF's move (on the ingress switch) instead of SHarP.
+    pub opennf: Option<models::opennf::OpenNfConfig>,
+}
+
+impl Default for SharpTestbed {
+    /// The parameters we had to choose, none given by the paper: 2 ms control latency each way
+    /// (a Python controller, Ryu, on the emulation host), switch rule updates of 100 us per rule
+    /// (Open vSwitch's software table), 10 KB of state per flow (section IV-A's "10 packets of
+    /// 1000 bytes"), the handover requested at 100 ms and 300 ms of traffic after it.
+    fn default() -> Self {
+        SharpTestbed {
+            pps: 1000.0,
+            packet_bytes: 1000,
+            bidirectional: true,
+            transfer_delay: Dur::ZERO,
+            state_bytes: 10_000,
+            control_latency: Dur::from_millis(2),
+            handover_at: Dur::from_millis(100),
+            tail: Dur::from_millis(300),
+            sharp: models::sharp::SharpConfig::default(),
+            opennf: None,
+        }
+    }
+}
+
+pub fn sharp_testbed(p: &SharpTestbed) -> ScenarioConfig {
+    use models::switch::UpdateLatency;
+    let duration = p.handover_at + p.transfer_delay + p.tail;
+    let ovs = SwitchConfig {
+        update: UpdateLatency::Software { per_rule: Dur::from_micros(100) },
+        ..SwitchConfig::default()
+    };
+    let sw = |rules: Vec<RuleConfig>| {
+        NodeKind::Switch(SwitchNode { config: ovs.clone(), ingress: true, rules })
+    };
+    // The VNFs: a packet in 10 us; a queue that takes whatever HSL releases at once (the
+    // prototype's Unix socket is flow-controlled, it does not drop).
+    let vnf = NfConfig {
+        service: Dur::from_micros(10),
+        queue_capacity: 1_000_000,
+        state_bytes_per_flow: p.state_bytes,
+        ..NfConfig::default()
+    };
+    let ingr = vec![
+        rule("to-vnf1", 10, Match::any(), 0, 2),
+        rule("vnf1-to-h1", 10, Match::any(), 2, 6),
+        rule("vnfn-to-h1", 10, Match::any(), 3, 6),
+    ];
+    let egr = vec![
+        rule("vnf1-to-h2", 10, Match::any(), 2, 7),
+        rule("vnfn-to-h2", 10, Match::any(), 3, 7),
+        rule("back-to-vnf1", 10, Match::any(), 5, 2),
+    ];
+    let gbps = |a: u32, b: u32| LinkConfig {
+        rate: Bps(1_000_000_000),
+        delay: Dur::from_micros(50),
+        max_waiting_pkts: Some(100_000),
+        ..link(a, b)
+    };
+    let packets = (p.pps * duration.as_nanos() as f64 / 1e9).ceil() as u64;
+    let rate = Bps((p.pps * p.packet_bytes as f64 * 8.0).round() as u64);
+    let flow = |id: u64, src: [u8; 4], dst: [u8; 4]| WorkloadConfig {
+        source: NodeIdx(if id == 1 { 0 } else { 5 }),
+        flows: FlowSource::Trace {
+            path: "sharp testbed (built in code)".into(),
+            flows: vec![workloads::Flow {
+                id: workloads::FlowId(id),
+                start: Time::ZERO,
+                size_bytes: packets * p.packet_bytes as u64,
+                tuple: workloads::FiveTuple {
+                    src: src.into(),
+                    dst: dst.into(),
+                    sport: 5000,
+                    dport: 5001,
+                    proto: 17,
+                },
+            }],
+        },
+        mtu: p.packet_bytes,
+        flow_rate: rate,
+    };
+    let mut workloads = vec![flow(1, [10, 0, 0, 1], [10, 0, 0, 2])];
+    if p.bidirectional {
+        workloads.push(flow(2, [10, 0, 0, 2], [10, 0, 0, 1]));
+    }
+    let protocol = match &p.opennf {
+        Some(c) => ProtocolConfig::OpenNf(c.clone()),
+        None => ProtocolConfig::Sharp(
+            p.sharp.clone(),
+            models::sharp::HslConfig { transfer_delay: p.transfer_delay },
+        ),
+    };
+    ScenarioConfig {
+        name: "sharp-testbed".into(),
+        seed: 1,
+        replications: 1,
+        duration,
+        drain_limit: Dur::from_secs(5),
+        nodes: vec![
+            node("h1", NodeKind::Source),
+            node("ingr", sw(ingr)),
+            node("vnf1", NodeKind::Nf(vnf.clone())),
+            node("vnfn", NodeKind::Nf(vnf)),
+            node("egr", sw(egr)),
+            node("h2", NodeKind::Source),
+            node("h1rx", NodeKind::Sink),
+            node("h2rx", NodeKind::Sink),
+            node("controller", NodeKind::Controller(ControllerConfig::default())),
+        ],
+        links: vec![
+            gbps(0, 1),
+            gbps(1, 2),
+            gbps(1, 3),
+            gbps(2, 4),
+            gbps(3, 4),
+            gbps(4, 5),
+            gbps(1, 6),
+            gbps(4, 7),
+            // The VNFs' management network (their peer-to-peer state transfer).
+            gbps(2, 3),
+        ],
+        control_latency: p.control_latency,
+        workloads,
+        protocol,
+        timeline: vec![TimelineEvent {
+            at: Time::ZERO + p.handover_at,
+            what: TimelineAction::Move { flows: Match::any(), src: NodeIdx(2), dst: NodeIdx(3) },
+        }],
+        metrics: MetricsConfig::default(),
+    }
+}

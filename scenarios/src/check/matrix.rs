@@ -121,11 +121,7 @@ pub fn variants() -> Vec<Variant> {
 /// What the oracle must find for `v` under `fault`, or `None` where the case says nothing
 /// worth checking (a fault that does not concern the protocol).
 fn expectation(v: &Variant, fault: Fault) -> Vec<Expect> {
-    let guarantee = match &v.protocol {
-        ProtocolConfig::OpenNf(c) => c.guarantee,
-        ProtocolConfig::Uhaul(c) => c.opennf.guarantee,
-        ProtocolConfig::Reroute(_) => Guarantee::None,
-    };
+    let guarantee = crate::driver::protocol(&v.protocol).guarantee();
     let reprocess = matches!(&v.protocol, ProtocolConfig::OpenNf(c) if c.reprocess);
     let p2p = matches!(&v.protocol, ProtocolConfig::OpenNf(c) if c.p2p);
     match fault {

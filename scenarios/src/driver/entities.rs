@@ -431,25 +431,36 @@ impl Entity<Msg> for SwitchEntity {
 /// NF instances carry P2P transfers.
 pub(crate) struct NfEntity {
     pub nf: Nf,
+    /// SHarP's handover support layer, between the instance's ports and the NF.
+    pub hsl: Option<models::sharp::Hsl>,
     link: Option<LinkId>,
+    /// Between two switches: the first switch-facing link, and the flows that arrived on the
+    /// onward one (they leave by the first: the reverse direction of a bidirectional flow).
+    back: Option<(LinkId, PortId)>,
+    reverse_flows: std::collections::BTreeSet<FlowId>,
     /// Links to other NF instances (P2P transfer), by node.
     peers: Vec<(NodeIdx, LinkId)>,
     controller: Option<EntityId>,
     latency: Dur,
     alarm: Alarm,
     shared: SharedRef,
+    rx_port: Rc<[PortId]>,
 }
 
 impl NfEntity {
     pub fn new(nf: Nf, controller: Option<EntityId>, latency: Dur, shared: SharedRef) -> Self {
         NfEntity {
             nf,
+            hsl: None,
             link: None,
+            back: None,
+            reverse_flows: Default::default(),
             peers: Vec::new(),
             controller,
             latency,
             alarm: Alarm::default(),
             shared,
+            rx_port: Rc::from(Vec::new()),
         }
     }
 
@@ -461,7 +472,12 @@ impl NfEntity {
             .map(|(l, _)| *l)
             .last()
             .or(p.out.last().copied());
-        self.peers = ports.filter(|(_, n)| is_nf(**n)).map(|(l, n)| (*n, *l)).collect();
+        self.peers = ports.clone().filter(|(_, n)| is_nf(**n)).map(|(l, n)| (*n, *l)).collect();
+        let outer: Vec<usize> = (0..p.out.len()).filter(|&i| !is_nf(p.neighbour[i])).collect();
+        if let [first, .., last] = outer[..] {
+            self.back = Some((p.out[first], PortId(last as u16)));
+        }
+        self.rx_port = p.rx_port.clone();
     }
 
     /// Every flow's update log, for the oracle.
@@ -469,15 +485,58 @@ impl NfEntity {
         self.nf.states().into_iter().map(|(f, s)| (f, &s.log)).collect()
     }
 
+    /// Runs the HSL's outputs into the NF (or to the controller) until both are quiet.
     fn drain(&mut self, ctx: &mut Ctx<'_, Msg>) {
         let me = node_id(NodeIdx(ctx.me().0));
+        let now = ctx.now();
+        loop {
+            let mut busy = false;
+            while let Some(o) = self.hsl.as_mut().and_then(|h| h.poll_output()) {
+                busy = true;
+                match o {
+                    models::sharp::HslOutput::ToNf(p) => self.nf.handle_packet(now, p),
+                    models::sharp::HslOutput::NfCtrl(c) => self.nf.handle_ctrl(now, c),
+                    models::sharp::HslOutput::Reply(r) => {
+                        if let Some(c) = self.controller {
+                            let event = models::nf::NfEvent::Hsl(r);
+                            let input = ControllerInput::Nf { from: me, event };
+                            to_controller(ctx, &self.shared, c, self.latency, input);
+                        }
+                    }
+                }
+            }
+            busy |= self.drain_nf(ctx, me);
+            if !busy {
+                break;
+            }
+        }
+        let hsl = self.hsl.as_ref().and_then(|h| h.poll_timeout());
+        let want = match (self.nf.poll_timeout(), hsl) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.alarm.sync(ctx, want);
+    }
+
+    /// The NF's outputs; `true` if there were any.
+    fn drain_nf(&mut self, ctx: &mut Ctx<'_, Msg>, me: models::packet::NodeId) -> bool {
+        let mut any = false;
         while let Some(o) = self.nf.poll_output() {
+            any = true;
             match o {
                 NfOutput::Transmit(p) => {
-                    let link = self.link.expect("invariant: a validated NF has a link");
+                    let link = match self.back {
+                        Some((first, _)) if self.reverse_flows.contains(&p.flow) => first,
+                        _ => self.link.expect("invariant: a validated NF has a link"),
+                    };
                     send_data(ctx, &self.shared, link, p);
                 }
                 NfOutput::ToController(event) => {
+                    if let Some(h) = &mut self.hsl {
+                        if h.handle_nf_event(ctx.now(), &event) {
+                            continue;
+                        }
+                    }
                     if let Some(c) = self.controller {
                         let input = ControllerInput::Nf { from: me, event };
                         to_controller(ctx, &self.shared, c, self.latency, input);
@@ -525,7 +584,7 @@ impl NfEntity {
                 }
             }
         }
-        self.alarm.sync(ctx, self.nf.poll_timeout());
+        any
     }
 }
 
@@ -533,7 +592,17 @@ impl Entity<Msg> for NfEntity {
     fn on_event(&mut self, ctx: &mut Ctx<'_, Msg>, origin: Origin, msg: Msg) {
         let now = ctx.now();
         match (origin, msg) {
-            (_, Msg::Data(p)) => self.nf.handle_packet(now, p),
+            (origin, Msg::Data(p)) => {
+                if let (Some((_, onward)), Origin::Link(l)) = (self.back, origin) {
+                    if self.rx_port[l.0 as usize] == onward && p.is_data() {
+                        self.reverse_flows.insert(p.flow);
+                    }
+                }
+                match &mut self.hsl {
+                    Some(h) => h.handle_packet(now, p),
+                    None => self.nf.handle_packet(now, p),
+                }
+            }
             (_, Msg::ToNf(m)) => self.nf.handle_ctrl(now, *m),
             (origin, Msg::Peer(m)) => {
                 if !matches!(origin, Origin::Link(_)) {
@@ -547,7 +616,12 @@ impl Entity<Msg> for NfEntity {
             }
             (_, Msg::NfFail) => self.nf.fail(),
             (_, Msg::NfRestore) => self.nf.restore(),
-            (o, Msg::Wake) if self.alarm.fired(o) => self.nf.handle_timeout(now),
+            (o, Msg::Wake) if self.alarm.fired(o) => {
+                self.nf.handle_timeout(now);
+                if let Some(h) = &mut self.hsl {
+                    h.handle_timeout(now);
+                }
+            }
             _ => {}
         }
         self.drain(ctx);
@@ -559,6 +633,12 @@ impl Entity<Msg> for NfEntity {
 /// The controller.
 pub(crate) struct ControllerEntity {
     pub controller: Controller,
+    /// Control-plane messages (section IV-A of SHarP counts them): every input but an
+    /// operator's request, every output to a switch or NF; a batch of rule changes counts
+    /// one message per rule (one OpenFlow FlowMod each).
+    pub ctrl_msgs: u64,
+    /// Inputs carrying a data packet (packet-ins, packet events).
+    pub ctrl_pkts_in: u64,
     latency: Dur,
     alarm: Alarm,
     shared: SharedRef,
@@ -566,7 +646,14 @@ pub(crate) struct ControllerEntity {
 
 impl ControllerEntity {
     pub fn new(controller: Controller, latency: Dur, shared: SharedRef) -> Self {
-        ControllerEntity { controller, latency, alarm: Alarm::default(), shared }
+        ControllerEntity {
+            controller,
+            ctrl_msgs: 0,
+            ctrl_pkts_in: 0,
+            latency,
+            alarm: Alarm::default(),
+            shared,
+        }
     }
 }
 
@@ -577,6 +664,10 @@ impl Entity<Msg> for ControllerEntity {
             (_, Msg::ToController(input)) => {
                 if input.carried_packet().is_some() {
                     self.shared.borrow_mut().ctrl_transit -= 1;
+                    self.ctrl_pkts_in += 1;
+                }
+                if !matches!(*input, ControllerInput::Move(_)) {
+                    self.ctrl_msgs += 1;
                 }
                 self.controller.handle(now, *input)
             }
@@ -586,6 +677,10 @@ impl Entity<Msg> for ControllerEntity {
         while let Some(o) = self.controller.poll_output() {
             match o {
                 ControllerOutput::ToSwitch { to, msg } => {
+                    self.ctrl_msgs += match &msg {
+                        SwitchCtrl::FlowMods { mods, .. } => mods.len() as u64,
+                        SwitchCtrl::PacketOut { .. } => 1,
+                    };
                     if let SwitchCtrl::PacketOut { packet, .. } = &msg {
                         if is_data(packet) {
                             self.shared.borrow_mut().ctrl_transit += 1;
@@ -594,6 +689,7 @@ impl Entity<Msg> for ControllerEntity {
                     ctx.send(EntityId(to.0), self.latency, Msg::ToSwitch(Box::new(msg)))
                 }
                 ControllerOutput::ToNf { to, msg } => {
+                    self.ctrl_msgs += 1;
                     ctx.send(EntityId(to.0), self.latency, Msg::ToNf(Box::new(msg)))
                 }
                 ControllerOutput::Dropped { packet, cause } => {
@@ -615,6 +711,9 @@ pub(crate) struct TimelineEntity {
     events: Vec<(Time, TimelineAction)>,
     /// Per move: the resolved request.
     requests: Vec<Option<MoveRequest>>,
+    /// SHarP: per move, the same request on every further switch that steers to both
+    /// instances (the egress side of a bidirectional flow).
+    sides: Vec<Vec<MoveRequest>>,
     /// Per config link: its two one-way sim links.
     links: Vec<(LinkId, LinkId)>,
     controller: Option<EntityId>,
@@ -631,7 +730,7 @@ impl TimelineEntity {
         shared: SharedRef,
     ) -> Self {
         let mut next_move = 0;
-        let requests = cfg
+        let requests: Vec<Option<MoveRequest>> = cfg
             .timeline
             .iter()
             .map(|e| match &e.what {
@@ -643,9 +742,18 @@ impl TimelineEntity {
                 _ => None,
             })
             .collect();
+        let sharp = matches!(cfg.protocol, crate::config::ProtocolConfig::Sharp(..));
+        let sides = requests
+            .iter()
+            .map(|r: &Option<MoveRequest>| match r {
+                Some(r) if sharp => further_sides(cfg, ports, r),
+                _ => Vec::new(),
+            })
+            .collect();
         TimelineEntity {
             events: cfg.timeline.iter().map(|e| (e.at, e.what.clone())).collect(),
             requests,
+            sides,
             links,
             controller,
             shared,
@@ -688,6 +796,39 @@ fn resolve_move(
     })
 }
 
+/// `req` on every switch after `req.switch` (in node order) that steers to both instances.
+fn further_sides(cfg: &ScenarioConfig, ports: &[Ports], req: &MoveRequest) -> Vec<MoveRequest> {
+    let (src, dst) = (NodeIdx(req.src.0), NodeIdx(req.dst.0));
+    ports
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| {
+            *i as u32 > req.switch.0
+                && matches!(cfg.nodes[*i].kind, NodeKind::Switch(_))
+                && p.port_to(src).is_some()
+                && p.port_to(dst).is_some()
+        })
+        .filter_map(|(i, p)| {
+            let in_ports = p
+                .neighbour
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| {
+                    matches!(cfg.node(**n).kind, NodeKind::Source | NodeKind::Switch(_))
+                })
+                .map(|(k, _)| PortId(k as u16))
+                .collect();
+            Some(MoveRequest {
+                switch: node_id(NodeIdx(i as u32)),
+                in_ports,
+                src_port: p.port_to(src)?,
+                dst_port: p.port_to(dst)?,
+                ..req.clone()
+            })
+        })
+        .collect()
+}
+
 impl Entity<Msg> for TimelineEntity {
     fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
         let me = ctx.me();
@@ -702,6 +843,10 @@ impl Entity<Msg> for TimelineEntity {
             TimelineAction::Move { .. } => {
                 if let (Some(req), Some(c)) = (self.requests[i].clone(), self.controller) {
                     ctx.send(c, Dur::ZERO, Msg::ToController(Box::new(ControllerInput::Move(req))));
+                    for side in self.sides[i].clone() {
+                        let input = ControllerInput::Move(side);
+                        ctx.send(c, Dur::ZERO, Msg::ToController(Box::new(input)));
+                    }
                 }
             }
             TimelineAction::LinkDown(l) | TimelineAction::LinkUp(l) => {

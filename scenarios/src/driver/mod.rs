@@ -127,7 +127,8 @@ impl Built {
             let id = EntityId(i as u32);
             match n.kind {
                 NodeKind::Nf(_) => {
-                    held += self.sim.entity::<NfEntity>(id).expect("nf").nf.holding()
+                    let e = self.sim.entity::<NfEntity>(id).expect("nf");
+                    held += e.nf.holding() + e.hsl.as_ref().map_or(0, |h| h.holding())
                 }
                 NodeKind::Controller(_) => {
                     let c =
@@ -211,12 +212,16 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
                 if c.state_updates != StateUpdates::EveryPacket {
                     shared.borrow_mut().oracle.set_state_updates(NodeId(i as u32), c.state_updates);
                 }
-                sim.add_entity(NfEntity::new(
+                let mut e = NfEntity::new(
                     Nf::new(c.clone()),
                     controller,
                     cfg.control_latency,
                     shared.clone(),
-                ))
+                );
+                if let ProtocolConfig::Sharp(_, hsl) = &cfg.protocol {
+                    e.hsl = Some(models::sharp::Hsl::new(node_id(me), hsl.clone()));
+                }
+                sim.add_entity(e)
             }
             NodeKind::Controller(c) => sim.add_entity(ControllerEntity::new(
                 Controller::new(c.clone(), protocol(&cfg.protocol)),
@@ -284,11 +289,13 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
     Built { sim, shared, seed, horizon: horizon(cfg) }
 }
 
-fn protocol(p: &ProtocolConfig) -> Box<dyn models::controller::Protocol> {
+/// The protocol machine a configuration names.
+pub fn protocol(p: &ProtocolConfig) -> Box<dyn models::controller::Protocol> {
     match p {
         ProtocolConfig::Reroute(c) => Box::new(Reroute::new(c.clone())),
         ProtocolConfig::OpenNf(c) => Box::new(models::opennf::OpenNf::new(c.clone())),
         ProtocolConfig::Uhaul(c) => Box::new(models::uhaul::Uhaul::new(c.clone())),
+        ProtocolConfig::Sharp(c, _) => Box::new(models::sharp::Sharp::new(c.clone())),
     }
 }
 

@@ -16,6 +16,8 @@ use crate::config::{NodeIdx, NodeKind, ScenarioConfig};
 pub const METRIC_NAMES: &[&str] = &[
     "completed_flows",
     "controller_messages",
+    "ctrl_data_pkts_in",
+    "ctrl_plane_msgs",
     "delivered_pkts",
     "duplicate_outputs",
     "duplicate_updates",
@@ -36,6 +38,8 @@ pub const METRIC_NAMES: &[&str] = &[
     "lost_updates",
     "lost_updates_network",
     "max_controller_buffer_pkts",
+    "max_delay_ms",
+    "max_vnf_buffer_pkts",
     "mean_delay_us",
     "mean_fct_ms",
     "move_duration_ms",
@@ -48,6 +52,8 @@ pub const METRIC_NAMES: &[&str] = &[
     "reexports",
     "reordered_updates",
     "sent_pkts",
+    "sharp_ctrl_processed_pkts",
+    "sharp_follow_up_pkts",
     "state_mismatch_flows",
     "state_transfer_ms",
     "switch_packet_ins_pkts",
@@ -115,10 +121,18 @@ pub(super) fn collect(
                     s.events_raised as f64;
                 let q = metrics.entry("nf_max_queue_pkts".to_string()).or_insert(0.0);
                 *q = f64::max(*q, s.max_queue as f64);
+                if let Some(h) = &e.hsl {
+                    let b = metrics.entry("max_vnf_buffer_pkts".to_string()).or_insert(0.0);
+                    *b = f64::max(*b, h.stats().max_buffered as f64);
+                }
             }
             NodeKind::Source => flows += sim.entity::<SourceEntity>(id).expect("source").flows(),
             NodeKind::Sink => {
                 let e = sim.entity::<SinkEntity>(id).expect("sink");
+                if let Some(m) = e.delay_ns.clone().quantile(1.0) {
+                    let d = metrics.entry("max_delay_ms".to_string()).or_insert(0.0);
+                    *d = f64::max(*d, m as f64 / 1e6);
+                }
                 delay = Some(e.delay_ns.clone());
                 window = Some(e.window_delay_ns.clone());
                 fcts.extend(e.sink.fcts_ns().into_iter().map(|(_, f)| f));
@@ -204,6 +218,8 @@ pub(super) fn collect(
         }
         put("max_controller_buffer_pkts", c.controller.buffer().max() as f64);
         put("controller_messages", c.controller.stats().messages as f64);
+        put("ctrl_plane_msgs", c.ctrl_msgs as f64);
+        put("ctrl_data_pkts_in", c.ctrl_pkts_in as f64);
     }
     let durations: Vec<f64> = moves
         .iter()

@@ -195,7 +195,7 @@ impl ErrorKind {
 }
 
 /// Protocols a scenario can run.
-pub const PROTOCOLS: &[&str] = &["reroute", "opennf", "split-merge"];
+pub const PROTOCOLS: &[&str] = &["reroute", "opennf", "split-merge", "sharp"];
 /// The guarantees an OpenNF move can be asked for.
 pub const GUARANTEES: &[&str] = &["none", "loss-free", "loss-free+order-preserving"];
 

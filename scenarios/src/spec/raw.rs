@@ -141,6 +141,8 @@ pub struct ProtocolSpec {
     pub late_locking: Option<S<bool>>,
     pub reprocess: Option<S<bool>>,
     pub p2p: Option<S<bool>>,
+    pub max_silence: Option<S<Quantity>>,
+    pub transfer_delay: Option<S<Quantity>>,
 }
 
 #[derive(Debug, Deserialize)]

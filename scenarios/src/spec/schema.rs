@@ -210,6 +210,8 @@ table!(
         ("late_locking", "late_locking = true"),
         ("reprocess", "reprocess = true"),
         ("p2p", "p2p = true"),
+        ("max_silence", r#"max_silence = "15ms""#),
+        ("transfer_delay", r#"transfer_delay = "100ms""#),
     ],
     []
 );

@@ -1154,13 +1154,44 @@ fn resolve_dist(cx: &mut Cx, d: &Spanned<String>, base: &std::path::Path) -> Opt
 }
 
 /// `[protocol]`: `reroute` (default), `opennf` (a guarantee, parallelizing and LLER on unless
-/// turned off) or `split-merge` (loss-free buffering without parallelizing or LLER).
+/// turned off), `split-merge` (loss-free buffering without parallelizing or LLER) or `sharp`
+/// (SHarP's handover; `priority` is its request priority r).
 fn protocol(cx: &mut Cx, spec: &ScenarioSpec) -> ProtocolConfig {
     let p = spec.protocol.as_ref().map(|p| p.get_ref());
     let name = p.and_then(|p| p.name.as_ref()).map_or("reroute", |n| n.get_ref().as_str());
     let priority = p.and_then(|p| p.priority.as_ref()).map(|v| *v.get_ref());
     let flag = |v: Option<&Spanned<bool>>, d: bool| v.map_or(d, |b| *b.get_ref());
     match name {
+        "sharp" => {
+            let d = models::sharp::SharpConfig::default();
+            let mut c = models::sharp::SharpConfig {
+                priority: priority.unwrap_or(d.priority),
+                ..d.clone()
+            };
+            let max = models::sharp::SharpConfig::MAX_PRIORITY;
+            if let Some(v) = p.and_then(|p| p.priority.as_ref()).filter(|v| *v.get_ref() > max) {
+                cx.push(
+                    v.span(),
+                    ErrorKind::OutOfRange {
+                        key: "priority",
+                        what: "at most 32766 for sharp (its entries sit at 2r+1 and 2r, below \
+                               the exact entries at 65535)",
+                        got: v.get_ref().to_string(),
+                        example: "priority = 100",
+                    },
+                );
+                c.priority = d.priority;
+            }
+            c.max_silence = cx.positive_dur(
+                "max_silence",
+                &p.and_then(|p| p.max_silence.clone()),
+                d.max_silence,
+                r#"max_silence = "15ms""#,
+            );
+            let transfer_delay =
+                cx.dur("transfer_delay", &p.and_then(|p| p.transfer_delay.clone()), Dur::ZERO);
+            ProtocolConfig::Sharp(c, models::sharp::HslConfig { transfer_delay })
+        }
         "opennf" | "split-merge" => {
             let mut c = if name == "opennf" {
                 OpenNfConfig::opennf(Guarantee::LossFree)

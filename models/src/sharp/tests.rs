@@ -1,0 +1,206 @@
+use super::*;
+use crate::controller::{Controller, ControllerConfig, ControllerInput, ControllerOutput};
+use crate::nf::NfCtrl;
+
+fn pkt(flow: u64, seq: u32) -> Packet {
+    Packet::for_test(flow, seq)
+}
+
+fn req(id: u32) -> MoveRequest {
+    MoveRequest {
+        id: MoveId(id),
+        flows: Match::any(),
+        src: NodeId(2),
+        dst: NodeId(3),
+        switch: NodeId(1),
+        in_ports: vec![PortId(0)],
+        src_port: PortId(1),
+        dst_port: PortId(2),
+    }
+}
+
+fn settle(c: &mut Controller, now: Time) -> Vec<ControllerOutput> {
+    c.handle_timeout(now);
+    std::iter::from_fn(|| c.poll_output()).collect()
+}
+
+fn switch_msgs(out: &[ControllerOutput]) -> Vec<SwitchCtrl> {
+    out.iter()
+        .filter_map(|o| match o {
+            ControllerOutput::ToSwitch { msg, .. } => Some(msg.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn ctrl_packets_round_trip() {
+    let c = CtrlPacket {
+        kind: CtrlKind::StartHo,
+        id: MoveId(7),
+        src: NodeId(4),
+        dst: NodeId(9),
+        flow: pkt(3, 0).tuple,
+        flows: 2,
+        sides: 2,
+        last: true,
+    };
+    let p = c.encode();
+    assert!(!p.is_data());
+    assert_eq!(CtrlPacket::decode(&p), Some(c));
+    assert_eq!(CtrlPacket::decode(&pkt(1, 0)), None);
+    assert_eq!(super::hsl_test_parse(ctrl_mark(MoveId(5))), Some((MoveId(5), true)));
+    assert_eq!(super::hsl_test_parse(sw_mark(MoveId(5))), Some((MoveId(5), false)));
+}
+
+#[test]
+fn a_request_installs_detection_at_2r_plus_1_and_forwarding_at_2r() {
+    let cfg = SharpConfig { priority: 7, ..SharpConfig::default() };
+    let mut c = Controller::new(
+        ControllerConfig { per_msg: Dur::ZERO, buffer_capacity: 100 },
+        Box::new(Sharp::new(cfg.clone())),
+    );
+    c.handle(Time::ZERO, ControllerInput::Move(req(0)));
+    let out = switch_msgs(&settle(&mut c, Time::ZERO));
+    let SwitchCtrl::FlowMods { mods, .. } = &out[0] else { panic!("{out:?}") };
+    let rules: Vec<(u16, Vec<Action>, Option<Dur>)> = mods
+        .iter()
+        .map(|m| match m {
+            FlowMod::Add(r) => (r.priority, r.actions.clone(), r.idle_timeout),
+            _ => panic!("{m:?}"),
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            (15, vec![Action::ToController], Some(cfg.max_silence)),
+            (14, vec![Action::Output(PortId(2))], None),
+        ]
+    );
+    // A detected flow gets an exact entry to the controller, and its packets are buffered.
+    for s in 0..3 {
+        let event = SwitchEvent::PacketIn {
+            in_port: PortId(0),
+            packet: pkt(1, s),
+            reason: PacketInReason::Action,
+        };
+        c.handle(Time::ZERO, ControllerInput::Switch { from: NodeId(1), event });
+    }
+    let out = switch_msgs(&settle(&mut c, Time::ZERO));
+    assert_eq!(out.len(), 1, "one exact entry per flow: {out:?}");
+    assert_eq!(c.buffer().len(), 3);
+}
+
+#[test]
+fn hsl_releases_ctrl_buff_before_sw_buff_after_transfer_and_buffer_end() {
+    let (src, dst) = (NodeId(2), NodeId(3));
+    let mut h = Hsl::new(dst, HslConfig::default());
+    let id = MoveId(0);
+    let start = CtrlPacket {
+        kind: CtrlKind::StartHo,
+        id,
+        src,
+        dst,
+        flow: pkt(1, 0).tuple,
+        flows: 1,
+        sides: 1,
+        last: true,
+    };
+    let t = Time::ZERO;
+    h.handle_packet(t, start.encode());
+    let out: Vec<_> = std::iter::from_fn(|| h.poll_output()).collect();
+    let xid = match &out[0] {
+        HslOutput::NfCtrl(NfCtrl::Accept { xid, peer, .. }) if *peer == src => *xid,
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(out[1], HslOutput::Reply(HslReply { id: 0, kind: HslReplyKind::Ack }));
+    // Direct packets (switch-tagged) arrive before the controller's marked ones.
+    for s in [5, 6] {
+        h.handle_packet(t, Packet { tag: sw_mark(id), ..pkt(1, s) });
+    }
+    for s in [3, 4] {
+        h.handle_packet(t, Packet { tag: ctrl_mark(id), ..pkt(1, s) });
+    }
+    assert_eq!(h.holding(), 4);
+    let end = CtrlPacket { kind: CtrlKind::BufferEnd, ..start };
+    h.handle_packet(t, end.encode());
+    assert!(h.poll_output().is_none(), "the state is not there yet");
+    assert!(h.handle_nf_event(t, &NfEvent::TransferDone { xid, flows: 1 }));
+    let out: Vec<_> = std::iter::from_fn(|| h.poll_output()).collect();
+    let seqs: Vec<u32> = out
+        .iter()
+        .filter_map(|o| match o {
+            HslOutput::ToNf(p) => {
+                assert_eq!(p.tag, 0);
+                Some(p.seq)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seqs, vec![3, 4, 5, 6]);
+    assert_eq!(
+        out.last(),
+        Some(&HslOutput::Reply(HslReply { id: 0, kind: HslReplyKind::Released }))
+    );
+    assert_eq!(h.stats().max_buffered, 4);
+    // After the release, tagged packets go straight to the NF.
+    h.handle_packet(t, Packet { tag: sw_mark(id), ..pkt(1, 7) });
+    assert!(matches!(h.poll_output(), Some(HslOutput::ToNf(p)) if p.seq == 7));
+}
+
+#[test]
+fn hsl_counts_a_control_packet_for_another_vnf() {
+    let mut h = Hsl::new(NodeId(8), HslConfig::default());
+    let start = CtrlPacket {
+        kind: CtrlKind::StartHo,
+        id: MoveId(0),
+        src: NodeId(2),
+        dst: NodeId(3),
+        flow: pkt(1, 0).tuple,
+        flows: 1,
+        sides: 1,
+        last: true,
+    };
+    h.handle_packet(Time::ZERO, start.encode());
+    assert!(h.poll_output().is_none());
+    assert_eq!(h.stats().unexpected, 1);
+}
+
+#[test]
+fn coexisting_requests_take_their_own_priorities_and_the_higher_one_detects() {
+    let mut cfg = SharpConfig::default();
+    cfg.priorities.insert(0, 10);
+    cfg.priorities.insert(1, 20);
+    let mut c = Controller::new(
+        ControllerConfig { per_msg: Dur::ZERO, buffer_capacity: 100 },
+        Box::new(Sharp::new(cfg)),
+    );
+    c.handle(Time::ZERO, ControllerInput::Move(req(0)));
+    c.handle(Time::ZERO, ControllerInput::Move(MoveRequest { dst: NodeId(4), ..req(1) }));
+    let out = switch_msgs(&settle(&mut c, Time::ZERO));
+    let prios: Vec<Vec<u16>> = out
+        .iter()
+        .map(|m| match m {
+            SwitchCtrl::FlowMods { mods, .. } => mods
+                .iter()
+                .map(|m| match m {
+                    FlowMod::Add(r) => r.priority,
+                    _ => panic!("{m:?}"),
+                })
+                .collect(),
+            _ => panic!("{m:?}"),
+        })
+        .collect();
+    assert_eq!(prios, vec![vec![21, 20], vec![41, 40]]);
+    // A packet both requests match went to the controller by the higher one's detection entry
+    // (41 beats 21): it is that handover's.
+    let event = SwitchEvent::PacketIn {
+        in_port: PortId(0),
+        packet: pkt(1, 0),
+        reason: PacketInReason::Action,
+    };
+    c.handle(Time::ZERO, ControllerInput::Switch { from: NodeId(1), event });
+    settle(&mut c, Time::ZERO);
+    assert_eq!(c.buffer().group_len(group(MoveId(1), 0)), 1);
+    assert_eq!(c.buffer().group_len(group(MoveId(0), 0)), 0);
+}
