@@ -62,6 +62,8 @@
 pub mod fig9;
 pub mod hardware;
 pub mod igraph;
+pub mod migration;
 pub mod placement;
 pub mod policy;
+pub mod scaling;
 pub mod throughput;

@@ -28,6 +28,7 @@
 
 pub mod baseline;
 pub mod e2;
+pub mod e2_split;
 pub mod opennf;
 pub mod opennf_p2p;
 pub mod plot;
