@@ -656,3 +656,153 @@ impl SplitController {
         self.move_done_at
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkt(flow: u64, seq: u32, hash: u32, last: bool) -> Packet {
+        let mut p = Packet::for_test(flow, seq);
+        p.hash = hash;
+        if last {
+            p.flags.insert(Flags::LAST);
+        }
+        p
+    }
+
+    const HI: u32 = 3 << 30; // in [M, Y) for M = 2^31
+    const LO: u32 = 1 << 30;
+
+    fn events(e: &mut E2d) -> Vec<E2dEvent> {
+        std::iter::from_fn(|| e.poll_event()).collect()
+    }
+
+    #[test]
+    fn e2d_split_keeps_old_flows_local_and_detours_new_flows_of_the_upper_range() {
+        let mut e = E2d::new(Dur::from_micros(20));
+        assert!(matches!(e.steer(pkt(1, 0, HI, false)), Steer::Local(_)));
+        assert!(matches!(e.steer(pkt(2, 0, LO, false)), Steer::Local(_)));
+        events(&mut e);
+        e.handle_cmd(Time::ZERO, E2dCmd::Split { m: FLOW_ID_SPACE / 2 });
+        // Two ranges and one exception at 20 us each.
+        assert_eq!(e.poll_timeout(), Some(Time::ZERO + Dur::from_micros(60)));
+        e.handle_timeout(Time::ZERO + Dur::from_micros(60));
+        assert_eq!(events(&mut e), vec![E2dEvent::SplitApplied { exceptions: 1 }]);
+        assert!(matches!(e.steer(pkt(1, 1, HI, false)), Steer::Local(_)), "an exception");
+        assert!(matches!(e.steer(pkt(3, 0, HI, false)), Steer::Detour(_)), "a new flow");
+        assert!(matches!(e.steer(pkt(4, 0, LO, false)), Steer::Local(_)), "[X, M)");
+        events(&mut e);
+        assert!(matches!(e.steer(pkt(1, 2, HI, true)), Steer::Local(_)));
+        assert_eq!(
+            events(&mut e),
+            vec![E2dEvent::FlowEnded { flow: FlowId(1) }, E2dEvent::ExceptionsLeft { left: 0 }]
+        );
+        // The flow's ID space is A''s now.
+        assert!(matches!(e.steer(pkt(1, 3, HI, false)), Steer::Detour(_)));
+    }
+
+    #[test]
+    fn e2d_hold_pauses_the_upper_range_and_release_sends_it_to_the_new_instance_in_order() {
+        let mut e = E2d::new(Dur::from_micros(20));
+        e.steer(pkt(1, 0, HI, false));
+        events(&mut e);
+        e.handle_cmd(Time::ZERO, E2dCmd::Hold { m: FLOW_ID_SPACE / 2 });
+        e.handle_timeout(Time::ZERO + Dur::from_micros(20));
+        assert!(
+            matches!(&events(&mut e)[..], [E2dEvent::HoldApplied { flows }] if flows.len() == 1)
+        );
+        assert_eq!(e.steer(pkt(1, 1, HI, false)), Steer::Held);
+        assert_eq!(e.steer(pkt(1, 2, HI, false)), Steer::Held);
+        e.handle_cmd(Time::ZERO, E2dCmd::Release { m: FLOW_ID_SPACE / 2 });
+        e.handle_timeout(Time::ZERO + Dur::from_micros(40));
+        let seqs: Vec<u32> = std::iter::from_fn(|| e.poll_released()).map(|p| p.seq).collect();
+        assert_eq!(seqs, vec![1, 2]);
+        assert!(matches!(e.steer(pkt(1, 3, HI, false)), Steer::Detour(_)));
+    }
+
+    fn cfg(strategy: Strategy) -> SplitConfig {
+        SplitConfig {
+            strategy,
+            port_original: PortId(1),
+            port_new: PortId(2),
+            original_rule: Cookie(1),
+            push_threshold: 1,
+            hw_free_entries: 2046,
+            hw_update_mean: Dur::from_millis(3),
+            export_per_flow: Dur::from_micros(5),
+            import_per_flow: Dur::from_micros(5),
+        }
+    }
+
+    fn tracked(flow: u64, hash: u32) -> TrackedFlow {
+        let p = Packet::for_test(flow, 0);
+        TrackedFlow { flow: FlowId(flow), tuple: p.tuple, hash }
+    }
+
+    fn outputs(c: &mut SplitController) -> Vec<SplitOutput> {
+        std::iter::from_fn(|| c.poll_output()).collect()
+    }
+
+    #[test]
+    fn migration_avoidance_splits_in_the_e2d_then_pushes_remaining_exceptions_and_ranges() {
+        let mut c = SplitController::new(cfg(Strategy::MigrationAvoidance));
+        c.split(Time::ZERO, &[tracked(1, HI), tracked(2, HI)], 2000.0);
+        let out = outputs(&mut c);
+        assert_eq!(out[0], SplitOutput::ToE2d(E2dCmd::Split { m: FLOW_ID_SPACE / 2 }));
+        c.handle_e2d(Time::ZERO, E2dEvent::SplitApplied { exceptions: 2 });
+        assert_eq!(c.phase(), SplitPhase::Detouring);
+        // Two exceptions are above the threshold of one: nothing is pushed yet.
+        c.exceptions_left(Time::ZERO, &[tracked(1, HI), tracked(2, HI)]);
+        assert_eq!(c.phase(), SplitPhase::Detouring);
+        c.exceptions_left(Time::ZERO, &[tracked(2, HI)]);
+        assert_eq!(c.phase(), SplitPhase::PushingToSwitch);
+        let out = outputs(&mut c);
+        let Some(SplitOutput::ToSwitch(SwitchCtrl::FlowMods { xid, mods })) =
+            out.iter().find(|o| matches!(o, SplitOutput::ToSwitch(_))).cloned()
+        else {
+            panic!("{out:?}")
+        };
+        // The exception first, then [X, M) -> A, then the original rule becomes [M, Y) -> A'.
+        assert_eq!(mods.len(), 3);
+        assert!(matches!(&mods[0], FlowMod::Add(r) if r.priority == PRIO_EXCEPTION));
+        assert!(matches!(&mods[1], FlowMod::Add(r) if r.matcher.hash == Some((0, 1 << 31))));
+        assert_eq!(
+            mods[2],
+            FlowMod::Modify { cookie: Cookie(1), actions: vec![Action::Output(PortId(2))] }
+        );
+        c.handle_e2d(Time::ZERO, E2dEvent::FlowEnded { flow: FlowId(2) });
+        c.handle_switch_done(Time::ZERO, xid);
+        assert_eq!(c.phase(), SplitPhase::Converged);
+        // The exception of the flow that ended meanwhile is deleted.
+        assert!(outputs(&mut c).iter().any(|o| matches!(o,
+            SplitOutput::ToSwitch(SwitchCtrl::FlowMods { mods, .. })
+                if mods == &vec![FlowMod::Delete { cookie: Cookie(2 | 1 << 63) }])));
+        assert_eq!(c.stats().unexpected, 0);
+    }
+
+    #[test]
+    fn never_migrate_shrinks_the_new_range_to_fit_the_table() {
+        let mut c = SplitController::new(cfg(Strategy::NeverMigrate));
+        let flows: Vec<TrackedFlow> =
+            (0..10_000u64).map(|i| tracked(i, (i as u32).wrapping_mul(429_497))).collect();
+        c.split(Time::ZERO, &flows, 2000.0);
+        let m = c.stats().m.unwrap();
+        // w = 2045 / (10,000 + 2,000 * 2045 * 0.003) ~ 9.2% of the space.
+        let w = (FLOW_ID_SPACE - m) as f64 / FLOW_ID_SPACE as f64;
+        assert!((w - 0.0918).abs() < 0.001, "{w}");
+        let Some(SplitOutput::ToSwitch(SwitchCtrl::FlowMods { mods, .. })) = c.poll_output() else {
+            panic!()
+        };
+        let expected = flows.iter().filter(|t| t.hash as u64 >= m).count();
+        assert_eq!(mods.len(), expected);
+        assert!(expected < 2046);
+    }
+
+    #[test]
+    fn an_unexpected_event_is_counted() {
+        let mut c = SplitController::new(cfg(Strategy::AlwaysMigrate));
+        c.handle_e2d(Time::ZERO, E2dEvent::Released);
+        c.handle_switch_done(Time::ZERO, Xid(99));
+        assert_eq!(c.stats().unexpected, 2);
+    }
+}

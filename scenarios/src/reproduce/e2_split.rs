@@ -560,12 +560,15 @@ pub fn run(x: &SplitExperiment) -> SplitResult {
         r.push(Time::ZERO + s, Ev::Split, None);
     }
     let end = Time::ZERO + x.duration;
+    // Sources stop at `end`; the run goes on until the packets in flight are delivered (so
+    // the oracle's accounting closes), but rule updates still pending then are not waited for.
     loop {
         let ev_at = r.heap.peek().map(|p| p.0.at);
         let timer = r.next_timer();
         match (ev_at, timer) {
-            (_, Some(t)) if t <= end && ev_at.is_none_or(|e| t <= e) => r.timers(t),
-            (Some(e), _) if e <= end => {
+            (Some(e), Some(t)) if t <= e => r.timers(t),
+            (None, Some(t)) if t <= end => r.timers(t),
+            (Some(_), _) => {
                 let Reverse(p) = r.heap.pop().expect("invariant: peeked");
                 r.event(p.at, p.ev, p.pkt);
             }
@@ -581,6 +584,9 @@ pub fn run(x: &SplitExperiment) -> SplitResult {
         b.exceptions = exc;
         b.held = held;
     }
+    // The bins of the traffic's duration only (the drain's stragglers are in the oracle).
+    let n_bins = x.duration.as_nanos().div_ceil(x.bin.as_nanos()) as usize;
+    r.bins.resize(n_bins, Bin::default());
     let states = r
         .nfs
         .iter()
