@@ -202,7 +202,9 @@ fn e2_quick_computes_its_figures_identically_for_any_jobs() {
 
     // The split experiment: migration avoidance keeps affinity (no lost or reordered update,
     // no state moved) and shifts load to the new instance; fig10 and fig11 are time series.
-    let csv = std::fs::read_to_string(dir.join("e2-strawmen.csv")).unwrap();
+    let more = std::fs::read_to_string(dir.join("e2-strawmen-more.csv")).unwrap();
+    let csv = std::fs::read_to_string(dir.join("e2-strawmen.csv")).unwrap()
+        + &more.lines().skip(1).map(|l| format!("{l}\n")).collect::<String>();
     let straw = by_key(&csv);
     let get = |series: &str, metric: &str| {
         straw
@@ -230,7 +232,9 @@ fn e2_quick_computes_its_figures_identically_for_any_jobs() {
     assert!(new_load.iter().all(|&(t, v)| t > 2.0 || v == 0.0), "A' idle before the split");
     assert!(new_load.iter().any(|&(_, v)| v > 100.0), "A' takes load after the split");
 
-    for stem in ["e2-fig9", "e2-fig9-ratio", "e2-fig10", "e2-fig11", "e2-strawmen"] {
+    for stem in
+        ["e2-fig9", "e2-fig9-ratio", "e2-fig10", "e2-fig11", "e2-strawmen", "e2-strawmen-more"]
+    {
         let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png signature");
         assert!(png.len() > 5_000, "{stem}.png is only {} bytes", png.len());
