@@ -22,6 +22,7 @@ fn clean(r: &SplitResult) {
         o.findings.first()
     );
     assert_eq!(o.delivered, o.sent, "every packet sent is processed once");
+    assert_eq!(r.unexpected, 0, "the manager saw no input it did not expect");
 }
 
 #[test]
