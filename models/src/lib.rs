@@ -24,7 +24,7 @@ pub mod packet;
 pub mod reroute;
 pub mod sharp;
 pub mod switch;
-pub mod wire;
 pub mod uhaul;
+pub mod wire;
 
 pub use packet::{FiveTuple, Flags, FlowId, NodeId, Packet, PacketKey, PortId, Xid};

@@ -153,7 +153,7 @@ fn by_key(csv: &str) -> Vec<Keyed> {
 }
 
 #[test]
-fn e2_quick_computes_figure_9_and_its_ratios_identically_for_any_jobs() {
+fn e2_quick_computes_its_figures_identically_for_any_jobs() {
     let one = scratch("e2-jobs1");
     let two = scratch("e2-jobs2");
     for (dir, jobs) in [(&one, "1"), (&two, "2")] {
@@ -200,7 +200,41 @@ fn e2_quick_computes_figure_9_and_its_ratios_identically_for_any_jobs() {
         assert!(r.0 > 1.0, "{x}: E2/Random {}", r.0);
     }
 
-    for stem in ["e2-fig9", "e2-fig9-ratio"] {
+    // The split experiment: migration avoidance keeps affinity (no lost or reordered update,
+    // no state moved) and shifts load to the new instance; fig10 and fig11 are time series.
+    let more = std::fs::read_to_string(dir.join("e2-strawmen-more.csv")).unwrap();
+    let csv = std::fs::read_to_string(dir.join("e2-strawmen.csv")).unwrap()
+        + &more.lines().skip(1).map(|l| format!("{l}\n")).collect::<String>();
+    let straw = by_key(&csv);
+    let get = |series: &str, metric: &str| {
+        straw
+            .iter()
+            .find(|(k, _)| k.0 == series && k.2 == metric)
+            .unwrap_or_else(|| panic!("{series} {metric} in {csv}"))
+            .1
+             .0
+    };
+    for m in ["lost_updates", "reordered_updates", "flows_moved"] {
+        assert_eq!(get("migration-avoidance", m), 0.0, "{m}");
+    }
+    assert!(get("always-migrate", "pause_ms") > 0.0);
+    assert!(get("never-migrate", "hw_rules_max") > get("migration-avoidance", "hw_rules_max"));
+    let fig10 = std::fs::read_to_string(dir.join("e2-fig10.csv")).unwrap();
+    let new_load: Vec<(f64, f64)> = fig10
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("e2/fig10,new,time_s,"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[3].parse().unwrap(), f[5].parse().unwrap())
+        })
+        .collect();
+    assert!(new_load.iter().all(|&(t, v)| t > 2.0 || v == 0.0), "A' idle before the split");
+    assert!(new_load.iter().any(|&(_, v)| v > 100.0), "A' takes load after the split");
+
+    for stem in
+        ["e2-fig9", "e2-fig9-ratio", "e2-fig10", "e2-fig11", "e2-strawmen", "e2-strawmen-more"]
+    {
         let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png signature");
         assert!(png.len() > 5_000, "{stem}.png is only {} bytes", png.len());

@@ -1,7 +1,7 @@
-//! # E2 (Palkar et al., SOSP 2015): policy, sizing, the iGraph, placement, Figure 9
+//! # E2 (Palkar et al., SOSP 2015): policy, sizing, the iGraph, placement, dynamic scaling
 //!
 //! The algorithmic core of E2's control plane (sections 3-5, 7.2 and the appendix). Pure
-//! functions over plain data; no time, no I/O.
+//! functions over plain data, and sans-IO machines for scaling; no clock, no I/O.
 //!
 //! ```text
 //!  PolicySpec ──PGraph::merge──► PGraph ──IGraph::build(NfCatalog)──► IGraph ──place_*(Rack)──► Placement
@@ -56,12 +56,20 @@
 //! flow_table_entries = 2048
 //! ```
 //!
-//! Not here (later work on this module): migration avoidance in the simulator, dynamic
-//! scaling, `nftwin reproduce e2`.
+//! Dynamic scaling (sections 5.3-5.4): [`scaling::OverloadDetector`] watches an instance's
+//! queue wait and signals overload; [`migration`] splits the instance with migration avoidance
+//! (range filters and exceptions in the E2D, pushed to the hardware switch once few exceptions
+//! remain) or with the strawmen never-migrate and always-migrate. Both are sans-IO machines;
+//! `scenarios::reproduce::e2_split` drives them for Figures 10 and 11.
+//!
+//! Not here (later work on this module): the policy in scenario files (the TOML above is the
+//! intended shape; no parser yet), Figure 12.
 
 pub mod fig9;
 pub mod hardware;
 pub mod igraph;
+pub mod migration;
 pub mod placement;
 pub mod policy;
+pub mod scaling;
 pub mod throughput;

@@ -28,12 +28,13 @@
 
 pub mod baseline;
 pub mod e2;
+pub mod e2_split;
 pub mod egret;
 pub mod opennf;
 pub mod opennf_p2p;
 pub mod plot;
-pub mod uhaul;
 pub mod sharp;
+pub mod uhaul;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -48,14 +49,8 @@ use crate::output::{self, TidyRow};
 use crate::sweep::{run_jobs, Job};
 
 /// Every target `nftwin reproduce` knows, in the order `all` runs them.
-pub const TARGETS: &[Target] = &[
-    baseline::TARGET,
-    opennf::TARGET,
-    e2::TARGET,
-    egret::TARGET,
-    uhaul::TARGET,
-    sharp::TARGET,
-];
+pub const TARGETS: &[Target] =
+    &[baseline::TARGET, opennf::TARGET, e2::TARGET, egret::TARGET, uhaul::TARGET, sharp::TARGET];
 
 /// One paper (or yardstick) whose figures the twin regenerates.
 pub struct Target {
