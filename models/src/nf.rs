@@ -480,6 +480,19 @@ impl Nf {
                 .sum::<usize>()
     }
 
+    /// Ends hold `id`: its packets are already inside the instance, in their own buffer; they
+    /// are served before the input queue (everything in it that matches arrived after them)
+    /// and do not count against its bound.
+    fn end_hold(&mut self, now: Time, id: u64) {
+        if let Some(i) = self.holds.iter().position(|h| h.id == id) {
+            let h = self.holds.remove(i);
+            self.backlog.extend(h.packets);
+            if self.in_service.is_none() {
+                self.in_service = self.next_to_serve().map(|p| (p, now + self.cfg.service));
+            }
+        }
+    }
+
     fn next_to_serve(&mut self) -> Option<Packet> {
         self.backlog.pop_front().or_else(|| self.queue.pop_front())
     }
@@ -502,15 +515,15 @@ impl Nf {
         if pkt.flags.contains(Flags::MARKER) {
             // A marker ends the hold it names; otherwise it queues behind the data before it.
             let id = pkt.seq as u64;
-            if let Some(i) = self.holds.iter().position(|h| h.id == id) {
-                // Held packets are already inside the instance, in their own buffer: they are
-                // served before the input queue (they arrived before anything in it that
-                // matches), and do not count against its bound.
-                let h = self.holds.remove(i);
-                self.backlog.extend(h.packets);
-                if self.in_service.is_none() {
-                    self.in_service = self.next_to_serve().map(|p| (p, now + self.cfg.service));
+            if self.holds.iter().any(|h| h.id == id) {
+                if !self.queue.is_empty() {
+                    // Packets released before the marker still wait in the input queue: the
+                    // hold ends when the marker reaches the server behind them, not before
+                    // (the held packets are newer). A marker takes no room in the queue.
+                    self.queue.push_back(pkt);
+                    return;
                 }
+                self.end_hold(now, id);
                 return;
             }
         } else if !pkt.flags.contains(Flags::RELEASED) {
@@ -554,6 +567,10 @@ impl Nf {
         // The next packet starts when this one ends (a busy server wastes no time).
         self.in_service = self.next_to_serve().map(|p| (p, done + self.cfg.service));
         if pkt.flags.contains(Flags::MARKER) {
+            // A marker queued behind released packets ends its hold once they are served.
+            if self.holds.iter().any(|h| h.id == pkt.seq as u64) {
+                self.end_hold(now, pkt.seq as u64);
+            }
             // A marker that meets a lock goes to the controller: everything before it has.
             if let Some(l) = self.locks.iter().find(|l| l.id == pkt.seq as u64) {
                 let id = l.id;
@@ -1178,6 +1195,30 @@ mod tests {
             vec![4, 5]
         );
         assert_eq!(n.flow_state(FlowId(1)).unwrap().log.reordered, 0);
+        assert_eq!(n.holding(), 0);
+    }
+
+    /// The marker follows the released packets; if they still wait in the input queue when it
+    /// arrives, the held (newer) packets must not overtake them.
+    #[test]
+    fn a_hold_ends_only_after_the_released_packets_queued_before_its_marker() {
+        let mut n = nf(100);
+        n.handle_ctrl(Time::ZERO, NfCtrl::Hold { id: 4, filter: Match::any() });
+        n.handle_packet(Time::ZERO, pkt(1, 10, Flags::empty())); // direct: held
+        for s in 1..=3 {
+            n.handle_packet(Time::ZERO, pkt(1, s, Flags::RELEASED)); // 1 served, 2 and 3 queued
+        }
+        let marker = Packet {
+            flow: crate::packet::MARKER_FLOW,
+            seq: 4,
+            flags: Flags::MARKER,
+            ..pkt(0, 0, Flags::empty())
+        };
+        n.handle_packet(Time::ZERO, marker);
+        settle(&mut n);
+        let log = &n.flow_state(FlowId(1)).unwrap().log;
+        assert_eq!(log.applied.iter().collect::<Vec<_>>(), vec![1, 2, 3, 10]);
+        assert_eq!(log.reordered, 0);
         assert_eq!(n.holding(), 0);
     }
 }
