@@ -244,6 +244,11 @@ pub enum NfEvent {
     },
     /// SHarP: a reply of the handover support layer (`ACK`, released).
     Hsl(crate::sharp::HslReply),
+    /// Hold `id` ended: its marker arrived (behind every packet released before it) and the
+    /// held packets are being served (OpenNF's order-preserving move waits for this).
+    HoldEnded {
+        id: u64,
+    },
     /// A packet of a flow under lock `id` (or a marker that met the lock). `exported`: the
     /// flow is one the lock's export covers (not a flow new during the move).
     Packet {
@@ -487,6 +492,7 @@ impl Nf {
         if let Some(i) = self.holds.iter().position(|h| h.id == id) {
             let h = self.holds.remove(i);
             self.backlog.extend(h.packets);
+            self.out.push_back(NfOutput::ToController(NfEvent::HoldEnded { id }));
             if self.in_service.is_none() {
                 self.in_service = self.next_to_serve().map(|p| (p, now + self.cfg.service));
             }

@@ -49,6 +49,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use base::{Dur, Time};
+
 use crate::controller::{Io, MoveId, MoveLog, MoveRequest, Protocol};
 use crate::nf::{EventAction, ExportLock, FlowState, NfCtrl, NfEvent};
 use crate::oracle::Guarantee;
@@ -142,6 +144,9 @@ enum Phase {
     Redirect,
     /// Waiting for srcInst to return the marker.
     Drain,
+    /// Order preservation: waiting for dstInst to report that the marker behind the last
+    /// released packet ended its hold (the marker is sent again every `MARKER_RETRY`).
+    Release,
     Done,
 }
 
@@ -178,7 +183,15 @@ struct Move {
     reexporting: BTreeSet<FlowId>,
     /// srcInst returned the drain marker: it will send nothing more.
     drained: bool,
+    /// Order preservation's last step: the marker that ends dstInst's hold was sent, and is
+    /// sent again at this instant unless dstInst reports the hold ended.
+    marker_retry: Option<Time>,
 }
+
+/// How long the controller waits for dstInst to report its hold ended before it sends the
+/// marker again (ours: a marker crosses the data plane, which can lose it, e.g. on a link that
+/// fails mid-move; 20 ms is well above the scenarios' control round trips of 0.2 to 12 ms).
+pub const MARKER_RETRY: Dur = Dur::from_millis(20);
 
 /// The OpenNF controller application.
 pub struct OpenNf {
@@ -347,14 +360,8 @@ impl OpenNf {
         let log_moves = self.log_moves;
         let Some(m) = self.moves.get_mut(&id) else { return };
         let idle = m.reexporting.is_empty() && m.importing.is_empty() && m.buffered.is_empty();
-        if !(m.drained && idle) || m.phase == Phase::Done {
+        if !(m.drained && idle) || matches!(m.phase, Phase::Release | Phase::Done) {
             return;
-        }
-        // Everything srcInst sent has been released (or dropped), so dstInst may take direct
-        // traffic: a marker behind the last released packet ends its hold.
-        if op {
-            let packet = marker(id);
-            io.to_switch(m.req.switch, SwitchCtrl::PacketOut { packet, out: Some(m.req.dst_port) });
         }
         io.to_nf(m.req.src, NfCtrl::DisableEvents { id: id.0 as u64 });
         let x = Xid(self.next_xid);
@@ -362,10 +369,39 @@ impl OpenNf {
         // "state is kept on srcInst until some time after the move operation completes"
         // (section 4): it goes now.
         io.to_nf(m.req.src, NfCtrl::DelPerflow { xid: x, filter: m.req.flows.clone() });
+        // Everything srcInst sent has been released (or dropped), so dstInst may take direct
+        // traffic: a marker behind the last released packet ends its hold. The move is over
+        // when dstInst says so; a marker the data plane lost is sent again.
+        if op {
+            Self::send_marker(m, io);
+            m.phase = Phase::Release;
+            return;
+        }
         m.phase = Phase::Done;
         if log_moves {
             io.log(MoveLog::Finished { id });
         }
+    }
+
+    fn send_marker(m: &mut Move, io: &mut Io<'_>) {
+        let packet = marker(m.req.id);
+        io.to_switch(m.req.switch, SwitchCtrl::PacketOut { packet, out: Some(m.req.dst_port) });
+        m.marker_retry = Some(io.now() + MARKER_RETRY);
+    }
+
+    /// dstInst's hold for move `id` ended: an order-preserving move is complete.
+    fn on_hold_ended(&mut self, id: u64, io: &mut Io<'_>) {
+        let Some((&mid, m)) = self.moves.iter_mut().find(|(k, _)| k.0 as u64 == id) else {
+            self.unexpected += 1;
+            return;
+        };
+        if m.phase != Phase::Release {
+            self.unexpected += 1;
+            return;
+        }
+        m.phase = Phase::Done;
+        m.marker_retry = None;
+        self.log(io, MoveLog::Finished { id: mid });
     }
 
     /// Reprocessing: a copy of a packet srcInst has processed (and output).
@@ -426,6 +462,19 @@ impl Protocol for OpenNf {
         self.cfg.guarantee
     }
 
+    fn poll_timeout(&self) -> Option<Time> {
+        self.moves.values().filter_map(|m| m.marker_retry).min()
+    }
+
+    fn on_timeout(&mut self, io: &mut Io<'_>) {
+        let now = io.now();
+        for m in self.moves.values_mut() {
+            if m.phase == Phase::Release && m.marker_retry.is_some_and(|t| t <= now) {
+                Self::send_marker(m, io);
+            }
+        }
+    }
+
     fn on_move(&mut self, req: MoveRequest, io: &mut Io<'_>) {
         let id = req.id;
         self.log(io, MoveLog::Started { id });
@@ -482,6 +531,7 @@ impl Protocol for OpenNf {
                 importing: BTreeMap::new(),
                 reexporting: BTreeSet::new(),
                 drained: false,
+                marker_retry: None,
             },
         );
     }
@@ -634,6 +684,7 @@ impl Protocol for OpenNf {
                 _ => self.unexpected += 1,
             },
             NfEvent::Hsl(_) => self.unexpected += 1,
+            NfEvent::HoldEnded { id } => self.on_hold_ended(id, io),
         }
     }
 }

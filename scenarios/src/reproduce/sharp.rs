@@ -54,8 +54,9 @@ pub const SHARP_FIG4_TRANSFER: Dur = Dur::from_millis(60);
 /// OpenNF's constant messages `C` for one flow (loss-free and order-preserving, parallelizing,
 /// early release), as the twin sends them: getPerflow, perflowDone, the hold at dstInst, the
 /// redirect rule and its done, the drain marker's packet-out and its event, the marker that
-/// ends the hold, disableEvents, delPerflow, delDone.
-pub const OPENNF_C: u64 = 11;
+/// ends the hold and dstInst's report that it ended (`HoldEnded`: the move is over only then),
+/// disableEvents, delPerflow, delDone.
+pub const OPENNF_C: u64 = 12;
 
 /// SHarP's constant messages `C` for `flows` detected flows on `sides` switches (one in-port
 /// each), `active` of them with a detected flow, as the twin sends them: per side the
