@@ -53,7 +53,9 @@ fn a_flow_slower_than_the_maximum_silence_goes_undetected_and_loses_its_state() 
 /// actually received and sent.
 #[test]
 fn counted_control_messages_equal_the_section_iv_a_formulas() {
-    use scenarios::reproduce::sharp::{opennf_formula, sharp_c, sharp_formula, OPENNF_C};
+    use scenarios::reproduce::sharp::{
+        opennf_formula, sharp_c, sharp_data_c, sharp_data_formula, sharp_formula, OPENNF_C,
+    };
     for pps in [200.0, 1000.0, 4000.0] {
         for bidirectional in [false, true] {
             let tb = SharpTestbed {
@@ -72,7 +74,19 @@ fn counted_control_messages_equal_the_section_iv_a_formulas() {
             assert_eq!(metric(&r, "ctrl_data_pkts_in"), t + d);
             let c = sharp_c(flows, 2, active) as f64;
             assert_eq!(metric(&r, "ctrl_plane_msgs"), sharp_formula(t, c) + d, "{pps} pps");
-            assert!(t > 0.0);
+            assert!(t > 0.0 && d > 0.0);
+            // The data plane, `V + 2R + C`: R the redirected packets VNFn's HSL buffered (each
+            // in, then out to the NF), of which the controller's T are the ctrl_buff ones.
+            let v = metric(&r, "sharp_state_msgs");
+            let rr = metric(&r, "sharp_vnf_buffered_pkts");
+            println!("{pps} pps bidir {bidirectional}: T {t} D {d} V {v} R {rr}");
+            assert_eq!(v, flows as f64 + 1.0, "one state message per flow and the done");
+            assert_eq!(metric(&r, "sharp_vnf_ctrl_buffered_pkts"), t);
+            assert_eq!(metric(&r, "sharp_vnf_released_pkts"), rr);
+            assert!(t < rr, "T is a strict subset of R");
+            let cd = sharp_data_c(flows, 2, active) as f64;
+            assert_eq!(metric(&r, "sharp_data_ctrl_pkts"), cd);
+            assert_eq!(metric(&r, "data_plane_msgs"), sharp_data_formula(v, rr, cd));
         }
         // OpenNF, loss-free and order-preserving, one flow: N = 1 state chunk.
         let tb = SharpTestbed {

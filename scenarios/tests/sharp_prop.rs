@@ -6,7 +6,7 @@
 use base::Dur;
 use proptest::prelude::*;
 use scenarios::driver::run_once;
-use scenarios::reproduce::sharp::{sharp_c, sharp_formula};
+use scenarios::reproduce::sharp::{sharp_c, sharp_data_c, sharp_data_formula, sharp_formula};
 use scenarios::testkit::{sharp_testbed, SharpTestbed};
 
 proptest! {
@@ -57,5 +57,11 @@ proptest! {
         let c = sharp_c(flows, 2, active) as f64;
         let (t, d) = (m("sharp_ctrl_processed_pkts"), m("sharp_follow_up_pkts"));
         prop_assert_eq!(m("ctrl_plane_msgs"), sharp_formula(t, c) + d);
+        let (v, rr) = (m("sharp_state_msgs"), m("sharp_vnf_buffered_pkts"));
+        prop_assert_eq!(m("sharp_vnf_ctrl_buffered_pkts"), t);
+        prop_assert_eq!(m("sharp_vnf_released_pkts"), rr);
+        let cd = sharp_data_c(flows, 2, active) as f64;
+        prop_assert_eq!(m("sharp_data_ctrl_pkts"), cd);
+        prop_assert_eq!(m("data_plane_msgs"), sharp_data_formula(v, rr, cd));
     }
 }

@@ -69,8 +69,14 @@ pub struct HslStats {
     pub max_buffered: u64,
     pub max_ctrl_buff: u64,
     pub max_sw_buff: u64,
+    /// Data packets put in `ctrl_buff` (marked by the controller: its `T` packets).
     pub ctrl_buffered: u64,
+    /// Data packets put in `sw_buff` (sent straight here by the redirected exact entries).
     pub sw_buffered: u64,
+    /// Data packets released from `ctrl_buff` and `sw_buff` to the NF.
+    pub released: u64,
+    /// SHarP control packets received from the data plane (`START_HO`, `BUFFER_END`, the
+    /// test packet).
     pub control_packets: u64,
     /// Control packets or marked packets that fit no handover here.
     pub unexpected: u64,
@@ -275,6 +281,7 @@ impl Hsl {
         }
         h.released = true;
         for p in h.ctrl_buff.drain(..).chain(h.sw_buff.drain(..)) {
+            self.stats.released += 1;
             self.out.push_back(HslOutput::ToNf(p));
         }
         self.out.push_back(HslOutput::Reply(HslReply { id: id.0, kind: HslReplyKind::Released }));

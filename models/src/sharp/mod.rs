@@ -32,8 +32,19 @@
 //! - Control messages to the VNFs travel in the data plane (packet-out, then the VNF's link) as
 //!   [`CtrlPacket`]s; the HSL's replies reach the controller over the control channel (the
 //!   paper sends them through a switch as packet-ins; we do not model that switch hop).
-//! - Message accounting (section IV-A): [`SharpStats`] counts the packets processed at the
-//!   controller (`T`: buffered, or late and forwarded at once) and the follow-up copies.
+//! - Message accounting (section IV-A). Control plane, `2T + C` plus the follow-up copies
+//!   `D`: [`SharpStats::buffered`] is `T`, the redirected packets buffered at the controller
+//!   (or, late, forwarded at once marked), each one packet-in and one marked packet-out (2T);
+//!   `C` is every rule change and its done, the `START_HO`s, `BUFFER_END`s, the test packet
+//!   and its copy, the ACKs and the release (`reproduce::sharp::sharp_c`);
+//!   [`SharpStats::follow_up`] is `D`, the `BUFFER_FOLLOW_UP` copies of data packets: one
+//!   packet-in each, never buffered nor sent out, so neither `T` (which is "buffered at the
+//!   controller" and costs two messages) nor `C` (they grow with the rate). Section IV-A's
+//!   `2T + C` has no term for them; the authors' prototype receives them too (it takes the
+//!   first as "the last packet to enqueue"). Data plane, `V + 2R + C`: the HSL counts them
+//!   ([`HslStats`]): `V` the VNFs' state messages, `R` the packets into `ctrl_buff` and
+//!   `sw_buff` (each in, then released to the NF: 2R; T of them are the `ctrl_buff` ones), `C`
+//!   the control packets (`START_HO`s, `BUFFER_END`s, the test packet).
 
 pub mod hsl;
 
@@ -49,7 +60,7 @@ use crate::switch::{
     Action, Cookie, FlowMod, Match, PacketInReason, Rule, SwitchCtrl, SwitchEvent,
 };
 
-pub use hsl::{Hsl, HslConfig, HslOutput, HslReply, HslReplyKind};
+pub use hsl::{Hsl, HslConfig, HslOutput, HslReply, HslReplyKind, HslStats};
 
 /// The priority of exact per-flow entries: "These exact entries implicitly have the highest
 /// priority since no wildcard fields are used anymore" (Open vSwitch's rule, III-C).
@@ -180,9 +191,11 @@ pub fn sw_mark(id: MoveId) -> u16 {
 /// What the controller counts for section IV-A.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SharpStats {
-    /// `T`: data packets processed at the controller (packet-in, then packet-out marked).
+    /// `T`: data packets processed at the controller (packet-in, then packet-out marked): two
+    /// control-plane messages each.
     pub buffered: u64,
-    /// `BUFFER_FOLLOW_UP` copies received (and discarded: their originals are in `sw_buff`).
+    /// `D`: `BUFFER_FOLLOW_UP` copies of data packets received (and discarded: their originals
+    /// are in `sw_buff`): one control-plane message each, outside section IV-A's `2T + C`.
     pub follow_up: u64,
     pub exact_entries: u64,
     pub handovers_finished: u64,

@@ -433,6 +433,8 @@ pub(crate) struct NfEntity {
     pub nf: Nf,
     /// SHarP's handover support layer, between the instance's ports and the NF.
     pub hsl: Option<models::sharp::Hsl>,
+    /// Messages this instance sent to another instance (state, packets, done): SHarP's `V`.
+    pub peer_msgs: u64,
     link: Option<LinkId>,
     /// Between two switches: the first switch-facing link, and the flows that arrived on the
     /// onward one (they leave by the first: the reverse direction of a bidirectional flow).
@@ -452,6 +454,7 @@ impl NfEntity {
         NfEntity {
             nf,
             hsl: None,
+            peer_msgs: 0,
             link: None,
             back: None,
             reverse_flows: Default::default(),
@@ -554,6 +557,7 @@ impl NfEntity {
                 }
                 NfOutput::StateCreated { .. } => {}
                 NfOutput::ToPeer { peer, msg } => {
+                    self.peer_msgs += 1;
                     let to = NodeIdx(peer.0);
                     let bytes = msg.wire_bytes(self.nf.config().state_bytes_per_flow);
                     let carried = match &msg {

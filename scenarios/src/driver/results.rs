@@ -18,6 +18,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "controller_messages",
     "ctrl_data_pkts_in",
     "ctrl_plane_msgs",
+    "data_plane_msgs",
     "delivered_pkts",
     "duplicate_outputs",
     "duplicate_updates",
@@ -53,7 +54,12 @@ pub const METRIC_NAMES: &[&str] = &[
     "reordered_updates",
     "sent_pkts",
     "sharp_ctrl_processed_pkts",
+    "sharp_data_ctrl_pkts",
     "sharp_follow_up_pkts",
+    "sharp_state_msgs",
+    "sharp_vnf_buffered_pkts",
+    "sharp_vnf_ctrl_buffered_pkts",
+    "sharp_vnf_released_pkts",
     "state_mismatch_flows",
     "state_transfer_ms",
     "switch_packet_ins_pkts",
@@ -122,8 +128,26 @@ pub(super) fn collect(
                 let q = metrics.entry("nf_max_queue_pkts".to_string()).or_insert(0.0);
                 *q = f64::max(*q, s.max_queue as f64);
                 if let Some(h) = &e.hsl {
+                    let hs = h.stats();
                     let b = metrics.entry("max_vnf_buffer_pkts".to_string()).or_insert(0.0);
-                    *b = f64::max(*b, h.stats().max_buffered as f64);
+                    *b = f64::max(*b, hs.max_buffered as f64);
+                    // SHarP's data-plane messages (section IV-A, `V + 2R + C`): the state
+                    // transfer's messages between the VNFs (V), every redirected packet into the
+                    // HSL's buffers and out of them to the NF (2R), the control packets (C).
+                    let buffered = hs.ctrl_buffered + hs.sw_buffered;
+                    for (k, v) in [
+                        ("sharp_state_msgs", e.peer_msgs),
+                        ("sharp_vnf_buffered_pkts", buffered),
+                        ("sharp_vnf_ctrl_buffered_pkts", hs.ctrl_buffered),
+                        ("sharp_vnf_released_pkts", hs.released),
+                        ("sharp_data_ctrl_pkts", hs.control_packets),
+                        (
+                            "data_plane_msgs",
+                            e.peer_msgs + buffered + hs.released + hs.control_packets,
+                        ),
+                    ] {
+                        *metrics.entry(k.to_string()).or_insert(0.0) += v as f64;
+                    }
                 }
             }
             NodeKind::Source => flows += sim.entity::<SourceEntity>(id).expect("source").flows(),

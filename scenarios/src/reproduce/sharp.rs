@@ -70,6 +70,19 @@ pub fn sharp_c(flows: u64, sides: u64, active: u64) -> u64 {
     5 * sides + 5 * active + 5 * flows + 2 * flows.max(1) + 3
 }
 
+/// SHarP's constant data-plane messages `C` for `flows` detected flows on `sides` switches,
+/// `active` of them with a detected flow, as the twin sends them: a `START_HO` per flow (one if
+/// none) to each VNF, a `BUFFER_END` per side and the test packet of each active side, which
+/// the redirected exact entry also forwards to the destination.
+pub fn sharp_data_c(flows: u64, sides: u64, active: u64) -> u64 {
+    2 * flows.max(1) + sides + active
+}
+
+/// Section IV-A: SHarP's data-plane messages, `V + 2R + C`.
+pub fn sharp_data_formula(v: f64, r: f64, c: f64) -> f64 {
+    v + 2.0 * r + c
+}
+
 /// Section IV-A: OpenNF's control-plane messages.
 pub fn opennf_formula(n: f64, r: f64, c: f64) -> f64 {
     3.0 * n + 2.0 * r + c
