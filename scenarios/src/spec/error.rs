@@ -112,7 +112,7 @@ pub enum ErrorKind {
     BadFilter { why: String },
     #[error("`{given}` is not an affinity")]
     BadAffinity { given: String },
-    #[error("packets leaving `{node}` can take both this edge ({this}) and {other}")]
+    #[error("packets leaving `{node}` can take both this edge, {this}, and {other}")]
     AmbiguousEdges { node: String, this: String, other: String },
     #[error("some packets leaving `{node}` match no edge's filter")]
     NoDestination { node: String },
