@@ -11,6 +11,7 @@ pub mod bench;
 pub mod check;
 pub mod config;
 pub mod driver;
+pub mod e2_place;
 pub mod live_compare;
 pub mod output;
 pub mod progress;

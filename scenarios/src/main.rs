@@ -31,6 +31,8 @@ enum Command {
     Reproduce(cli::reproduce::ReproduceArgs),
     /// The correctness regression matrix and the golden summaries; exit 1 on any regression.
     Check(cli::check::CheckArgs),
+    /// What E2 does with a policy: pGraph, sizing, iGraph, placement (`nftwin e2 place FILE`).
+    E2(cli::e2::E2Args),
     /// Run a live scenario on DPDK hosts in network namespaces (root; see docs/live.md).
     Live(cli::live::LiveArgs),
     /// Re-drive the controller from a live run's log; its outputs must match the log exactly.
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => done(cli::validate::run(a)),
         Command::Reproduce(a) => done(cli::reproduce::run(a)),
         Command::Check(a) => cli::check::run(a),
+        Command::E2(a) => done(cli::e2::run(a)),
         Command::Live(a) => cli::live::run(a),
         Command::Replay(a) => cli::live::replay(a),
     };

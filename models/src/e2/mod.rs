@@ -21,13 +21,15 @@
 //!   local search never increases the inter-server traffic of its starting packing; every
 //!   result depends only on its inputs and seeds (no hash-map order reaches an output).
 //!
-//! Scenario files (to be parsed in `scenarios/src/spec/`; one TOML table per `*Spec`):
+//! Scenario files: the `[e2]` table (`scenarios/src/spec/e2.rs`, reference in
+//! `docs/scenarios.md`, example `scenarios/e2/e2_policy.toml`) is checked into these types;
+//! `nftwin e2 place FILE` prints the pGraph, sizing, iGraph and placement.
 //!
 //! ```toml
 //! [[e2.nf_type]]
 //! name = "FW"
-//! per_core_bps = "3Gbps"
-//! affinity = "5-tuple"   # or "none", or { src_prefix = 24, dst_prefix = 0, src_port = false, dst_port = false, proto = false }
+//! per_core_rate = "3Gbps"
+//! affinity = "5-tuple"   # or "none", or fields joined by `+`: "src_ip/24+dst_port"
 //! replicable = true
 //!
 //! [[e2.node]]            # NodeSpec::Nf
@@ -41,12 +43,12 @@
 //! name = "outbound"
 //! class = [{ attr = "in_port", in = ["int"] }]
 //! edges = [
-//!   { from = "int", to = "p", filter = [{ attr = "dst_port", in = ["80"] }], bw = "2Gbps" },
-//!   { from = "int", to = "n", filter = [{ attr = "dst_port", not_in = ["80"] }] },
-//!   { from = "f", to = "Drop", filter = [{ attr = "FW.safe", not_in = ["true"] }], filter_in = "prio0" },
+//!   { from = "int", to = "f", filter = [{ attr = "dst_port", in = [80] }], bw = "2Gbps" },
+//!   { from = "int", to = "Drop", filter = [{ attr = "dst_port", not_in = [80] }] },
+//!   { from = "f", to = "Drop", filter_in = "prio0" },
 //! ]
 //!
-//! [e2.rack]              # RackSpec; omitted fields take RackSpec::e2_rack()'s values
+//! [e2.rack]              # RackSpec; omitted keys take RackSpec::e2_rack()'s values
 //! servers = 24
 //! cores_per_server = 16
 //! reserved_cores = 1
@@ -62,8 +64,7 @@
 //! remain) or with the strawmen never-migrate and always-migrate. Both are sans-IO machines;
 //! `scenarios::reproduce::e2_split` drives them for Figures 10 and 11.
 //!
-//! Not here (later work on this module): the policy in scenario files (the TOML above is the
-//! intended shape; no parser yet), Figure 12.
+//! Not here (later work on this module): Figure 12.
 
 pub mod fig9;
 pub mod hardware;

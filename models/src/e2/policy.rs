@@ -180,6 +180,24 @@ impl Filter {
     }
 }
 
+impl std::fmt::Display for Filter {
+    /// `true`, or the conditions joined by ` and `: `dst_port in {80} and FW.safe not in {true}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.conds.is_empty() {
+            return f.write_str("true");
+        }
+        for (i, (k, a)) in self.conds.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" and ")?;
+            }
+            let op = if matches!(a, Allowed::In(_)) { "in" } else { "not in" };
+            let vs: Vec<&str> = a.values().iter().map(String::as_str).collect();
+            write!(f, "{k} {op} {{{}}}", vs.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 /// The union of `filters` is `true`, by enumerating the mentioned-values grid. `None` when
 /// the grid exceeds `limit` points.
 pub fn covers_everything(filters: &[&Filter], limit: u64) -> Option<bool> {

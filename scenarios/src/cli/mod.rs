@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod e2;
 pub mod live;
 pub mod reproduce;
 pub mod run;

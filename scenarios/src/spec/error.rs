@@ -104,6 +104,22 @@ pub enum ErrorKind {
     SweepTooLarge { points: u128, max: usize },
     #[error("event at {at} is after the run's end ({end}: duration + drain_limit)")]
     EventAfterEnd { at: String, end: String },
+    #[error("no NF type named `{name}`")]
+    UnknownNfType { name: String, known: Vec<String> },
+    #[error("no E2 node named `{name}` ({role})")]
+    UnknownPolicyNode { name: String, role: &'static str, known: Vec<String> },
+    #[error("bad filter condition: {why}")]
+    BadFilter { why: String },
+    #[error("`{given}` is not an affinity")]
+    BadAffinity { given: String },
+    #[error("packets leaving `{node}` can take both this edge, {this}, and {other}")]
+    AmbiguousEdges { node: String, this: String, other: String },
+    #[error("some packets leaving `{node}` match no edge's filter")]
+    NoDestination { node: String },
+    #[error("pipelet `{pipelet}` has a cycle through `{node}`")]
+    PolicyCycle { pipelet: String, node: String },
+    #[error("{message}")]
+    E2Policy { message: String },
 }
 
 impl ErrorKind {
@@ -190,6 +206,36 @@ impl ErrorKind {
             SweepNotList { .. } => "write e.g. `\"workloads.0.load\" = [0.5, 0.8]`".into(),
             SweepTooLarge { .. } => "split the sweep into several files".into(),
             EventAfterEnd { .. } => "move the event earlier or raise `drain_limit`".into(),
+            UnknownNfType { name, known } => names_help(
+                name,
+                known,
+                "NF types in [[e2.nf_type]]",
+                "describe the type in an [[e2.nf_type]] entry",
+            ),
+            UnknownPolicyNode { name, known, .. } => {
+                let h = names_help(name, known, "nodes in [[e2.node]]", "the file has no [[e2.node]]");
+                format!("{h} (or `Drop`, which discards)")
+            }
+            BadFilter { .. } => "write a condition as `{ attr = \"dst_port\", in = [\"80\"] }` or \
+                                 `{ attr = \"dst_port\", not_in = [\"80\"] }`: a non-empty `attr` \
+                                 and exactly one non-empty list"
+                .into(),
+            BadAffinity { .. } => "write \"none\", \"5-tuple\", or fields joined by `+` from \
+                                   src_ip[/len], dst_ip[/len], src_port, dst_port, proto \
+                                   (e.g. \"src_ip/24+dst_port\")"
+                .into(),
+            AmbiguousEdges { .. } => "make the two edges' filters disjoint (e.g. add \
+                                      `not_in` the other's values to one), or put them in \
+                                      pipelets whose `class`es are disjoint so E2 can add the \
+                                      class to each"
+                .into(),
+            NoDestination { .. } => "add an edge from it whose filter covers them (to `Drop` \
+                                     if they should be discarded)"
+                .into(),
+            PolicyCycle { .. } => "a pipelet is a chain or a DAG; remove an edge of the cycle \
+                                   (or move it to another pipelet)"
+                .into(),
+            E2Policy { .. } => "see docs/scenarios.md, section [e2]".into(),
         }
     }
 }

@@ -13,6 +13,7 @@
 //! - The reference is `docs/scenarios.md`; a test checks that it documents every key of
 //!   [`schema`].
 
+pub mod e2;
 pub mod error;
 pub mod raw;
 pub mod schema;
@@ -48,6 +49,8 @@ pub struct Scenario {
     /// Row-major over the sweep keys in file order (the last key varies fastest); empty
     /// without a `[sweep]`.
     pub sweep: Vec<SweepPoint>,
+    /// The file's `[e2]` policy, checked (pGraph merged and unambiguous, NFs sized).
+    pub e2: Option<e2::E2Config>,
 }
 
 #[derive(Clone, Debug)]
@@ -101,6 +104,15 @@ pub fn parse_str(file_name: &str, text: &str, base_dir: &Path) -> Result<Scenari
     let mut table = root.into_inner();
     let mut issues = Vec::new();
     let axes = take_sweep(&mut table, text, &mut issues);
+    // `[e2]` is checked on its own: no run reads it, and a sweep cannot reach it.
+    let e2 = match table.remove("e2").map(|v| e2::check(v, text)) {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(mut e)) => {
+            issues.append(&mut e);
+            None
+        }
+    };
     let config = match check(&table, &ctx) {
         Ok(c) => Some(c),
         Err(mut e) => {
@@ -111,7 +123,7 @@ pub fn parse_str(file_name: &str, text: &str, base_dir: &Path) -> Result<Scenari
     match config {
         Some(config) if issues.is_empty() => {
             let sweep = expand(&table, &axes, &ctx).map_err(fail)?;
-            Ok(Scenario { config, sweep })
+            Ok(Scenario { config, sweep, e2 })
         }
         _ => Err(fail(issues)),
     }

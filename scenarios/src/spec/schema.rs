@@ -56,8 +56,10 @@ table!(
         ("timeline", "[[timeline]]"),
         ("metrics", "[metrics]"),
         ("sweep", "[sweep]"),
+        ("e2", "[e2]"),
     ],
     [
+        ("e2", E2),
         ("controller", CONTROLLER),
         ("nodes", NODE),
         ("links", LINK),
@@ -253,6 +255,87 @@ table!(
     []
 );
 
+table!(
+    E2,
+    "[e2]",
+    [
+        ("nf_type", "[[e2.nf_type]]"),
+        ("node", "[[e2.node]]"),
+        ("pipelet", "[[e2.pipelet]]"),
+        ("rack", "[e2.rack]"),
+    ],
+    [("nf_type", E2_NF_TYPE), ("node", E2_NODE), ("pipelet", E2_PIPELET), ("rack", E2_RACK)]
+);
+
+table!(
+    E2_NF_TYPE,
+    "[[e2.nf_type]]",
+    [
+        ("name", r#"name = "FW""#),
+        ("per_core_rate", r#"per_core_rate = "3Gbps""#),
+        ("affinity", r#"affinity = "5-tuple""#),
+        ("replicable", "replicable = true"),
+    ],
+    []
+);
+
+table!(
+    E2_NODE,
+    "[[e2.node]]",
+    [("name", r#"name = "fw""#), ("nf_type", r#"nf_type = "FW""#), ("ports", "ports = [0, 7]"),],
+    []
+);
+
+table!(
+    E2_PIPELET,
+    "[[e2.pipelet]]",
+    [
+        ("name", r#"name = "outbound""#),
+        ("class", r#"class = [{ attr = "in_port", in = ["int"] }]"#),
+        ("edges", r#"edges = [{ from = "int", to = "fw", bw = "2Gbps" }]"#),
+    ],
+    [("class", E2_COND), ("edges", E2_EDGE)]
+);
+
+table!(
+    E2_EDGE,
+    "an edge of [[e2.pipelet]]",
+    [
+        ("from", r#"from = "int""#),
+        ("to", r#"to = "fw""#),
+        ("filter", r#"filter = [{ attr = "dst_port", in = ["80"] }]"#),
+        ("bw", r#"bw = "2Gbps""#),
+        ("filter_in", r#"filter_in = "prio0""#),
+    ],
+    [("filter", E2_COND)]
+);
+
+table!(
+    E2_COND,
+    "a condition of `class` or `filter`",
+    [
+        ("attr", r#"attr = "dst_port""#),
+        ("in", r#"in = ["80", "443"]"#),
+        ("not_in", r#"not_in = ["80"]"#),
+    ],
+    []
+);
+
+table!(
+    E2_RACK,
+    "[e2.rack]",
+    [
+        ("servers", "servers = 24"),
+        ("cores_per_server", "cores_per_server = 16"),
+        ("reserved_cores", "reserved_cores = 1"),
+        ("nic", r#"nic = "10Gbps""#),
+        ("external_ports", "external_ports = 24"),
+        ("port", r#"port = "10Gbps""#),
+        ("flow_table_entries", "flow_table_entries = 2048"),
+    ],
+    []
+);
+
 /// Every table schema, for the docs test.
 pub static ALL: &[&TableSchema] = &[
     &ROOT,
@@ -270,6 +353,13 @@ pub static ALL: &[&TableSchema] = &[
     &FLOWS,
     &SET_LOAD,
     &METRICS,
+    &E2,
+    &E2_NF_TYPE,
+    &E2_NODE,
+    &E2_PIPELET,
+    &E2_EDGE,
+    &E2_COND,
+    &E2_RACK,
 ];
 
 impl TableSchema {
