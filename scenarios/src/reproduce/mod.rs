@@ -23,6 +23,11 @@
 //! same thread pool ([`run_computed`]) and gathered in seed order, then combined by the
 //! target into finished [`Figure`]s (means, standard errors, ratios).
 //!
+//! [`run_target`] is one target end to end, as the CLI runs it: the jobs go through a
+//! [`RunCache`] (`<out>/<target>/.runs/`, each finished run stored as it ends, read back with
+//! `--resume`), a raised cancel flag (Ctrl-C) stops new runs and writes nothing, and the
+//! manifest is removed on entry and written last. [`index_markdown`] is `all`'s index.
+//!
 //! Adding a target: a module beside `baseline.rs` with a `pub const TARGET: Target`, and one
 //! line in [`TARGETS`]. Adding a figure: one more `FigureSpec` from its `figures` function.
 
