@@ -48,7 +48,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => done(cli::bench::run(a)),
         Command::Workload(a) => done(cli::workload::run(a)),
         Command::Validate(a) => done(cli::validate::run(a)),
-        Command::Reproduce(a) => done(cli::reproduce::run(a)),
+        Command::Reproduce(a) => cli::reproduce::run(a),
         Command::Check(a) => cli::check::run(a),
         Command::E2(a) => done(cli::e2::run(a)),
         Command::Live(a) => cli::live::run(a),

@@ -50,9 +50,20 @@ pub fn rows_for(
     x: &str,
     runs: &[RunOutcome],
 ) -> Vec<TidyRow> {
+    rows_for_metrics(figure, series, x_name, x, runs.iter().map(|r| &r.metrics))
+}
+
+/// [`rows_for`] from the runs' metric maps alone (e.g. read back from a resume cache).
+pub fn rows_for_metrics<'a>(
+    figure: &str,
+    series: &str,
+    x_name: &str,
+    x: &str,
+    runs: impl IntoIterator<Item = &'a BTreeMap<String, f64>>,
+) -> Vec<TidyRow> {
     let mut by_metric: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for r in runs {
-        for (k, v) in &r.metrics {
+    for metrics in runs {
+        for (k, v) in metrics {
             by_metric.entry(k).or_default().push(*v);
         }
     }

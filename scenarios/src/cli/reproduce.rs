@@ -1,14 +1,23 @@
-//! `nftwin reproduce TARGET...|all [--quick] [--out DIR] [--jobs N]`: regenerates the
-//! targets' figures (docs/reproduction.md). Writes `<out>/<target>/<figure>.csv` (tidy format)
-//! and `.png` beside it, then `<out>/<target>/manifest.json`, each through temp + rename.
+//! `nftwin reproduce TARGET...|all [--quick] [--out DIR] [--jobs N] [--resume]`: regenerates
+//! the targets' figures (docs/reproduction.md). Writes `<out>/<target>/<figure>.csv` (tidy
+//! format) and `.png` beside it, then `<out>/<target>/manifest.json`, each through temp +
+//! rename; `all` then writes the index `<out>/README.md`.
+//!
+//! Ctrl-C stops starting runs: the runs under way finish and are kept in
+//! `<out>/<target>/.runs/`, nothing else is written, the interrupted target has no manifest,
+//! and the command exits with 130. A second Ctrl-C exits at once (a `*.tmp` may then remain;
+//! the next call removes it). `--resume` reads the kept runs back instead of rerunning them.
 
-use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use scenarios::reproduce::{self, FigureSpec};
+use scenarios::output;
+use scenarios::reproduce::{self, IndexEntry, RunOptions};
 
 #[derive(Debug, Args)]
 pub struct ReproduceArgs {
@@ -18,17 +27,21 @@ pub struct ReproduceArgs {
     /// Fewer seeds and shorter runs (same figures and x values), for CI and a first look.
     #[arg(long)]
     pub quick: bool,
-    /// Output folder; each target writes into `<out>/<target>/`.
+    /// Output folder; each target writes into `<out>/<target>/`, `all` also `<out>/README.md`.
     #[arg(long, default_value = "results")]
-    pub out: PathBuf,
+    pub out: std::path::PathBuf,
     /// Runs in parallel (default: the machine's cores). The output does not depend on it.
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Skip the runs an interrupted earlier call finished (kept in `<out>/<target>/.runs/`);
+    /// the files written are the same bytes as an uninterrupted call's.
+    #[arg(long)]
+    pub resume: bool,
 }
 
-fn bar(len: u64) -> ProgressBar {
+fn bar() -> ProgressBar {
     // Draws only when stderr is a terminal.
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(4));
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(4));
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} runs ({elapsed}, eta {eta})")
             .expect("invariant: a valid template")
@@ -37,44 +50,79 @@ fn bar(len: u64) -> ProgressBar {
     bar
 }
 
-pub fn run(args: ReproduceArgs) -> Result<()> {
+/// Exit status after Ctrl-C (128 + SIGINT), as a shell reports it.
+const INTERRUPTED: u8 = 130;
+
+pub fn run(args: ReproduceArgs) -> Result<ExitCode> {
     let targets = reproduce::resolve(&args.targets)?;
     let threads = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    let cancel = Arc::new(AtomicBool::new(false));
+    // Registered first, so the first Ctrl-C only sets the flag and a second one exits.
+    signal_hook::flag::register_conditional_shutdown(
+        signal_hook::consts::SIGINT,
+        i32::from(INTERRUPTED),
+        Arc::clone(&cancel),
+    )
+    .context("cannot install the Ctrl-C handler")?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&cancel))
+        .context("cannot install the Ctrl-C handler")?;
+    let index = args.targets.iter().any(|t| t == "all");
+    let index_path = args.out.join("README.md");
+    if index {
+        // A stale index would point at folders this call rewrites.
+        reproduce::remove_if_present(&index_path)
+            .with_context(|| format!("cannot remove {}", index_path.display()))?;
+    }
+    let opts =
+        RunOptions { quick: args.quick, out: args.out.clone(), threads, resume: args.resume };
+    let mut done = Vec::new();
     for target in targets {
-        let specs: Vec<FigureSpec> = (target.figures)(args.quick);
-        let computed = target.computed.map(|c| c(args.quick));
-        let runs = reproduce::jobs_of(&specs).len() as u64
-            + computed.as_ref().map_or(0, |c| c.seeds.len() as u64);
-        let bar = bar(runs);
-        bar.set_prefix(target.name);
-        let cancel = AtomicBool::new(false);
-        let figures =
-            reproduce::run_figures(&specs, threads, Some(&bar), &cancel).and_then(|mut figs| {
-                if let Some(c) = &computed {
-                    figs.extend(reproduce::run_computed(c, threads, Some(&bar), &cancel)?);
-                }
-                Some(figs)
-            });
-        bar.finish_and_clear();
-        let figures = figures.context("the run was cancelled")?;
-        let dir = args.out.join(target.name);
-        let mut files = Vec::new();
-        for fig in &figures {
-            let written = reproduce::write_figure(&dir, fig)
-                .with_context(|| format!("cannot write {} into {}", fig.id, dir.display()))?;
-            files.extend(written);
+        if cancel.load(Ordering::Relaxed) {
+            eprintln!("interrupted: {} and the targets after it did not run", target.name);
+            return Ok(ExitCode::from(INTERRUPTED));
         }
-        reproduce::write_manifest(&dir, target, args.quick, &specs, computed.as_ref(), &files)
-            .with_context(|| format!("cannot write {}", dir.join("manifest.json").display()))?;
-        println!("{} ({} runs): wrote {}", target.name, runs, dir.display());
-        for fig in &figures {
+        let dir = args.out.join(target.name);
+        let bar = bar();
+        bar.set_prefix(target.name);
+        // Wall clock for progress reporting only: the index's per-target time, never a result.
+        #[allow(clippy::disallowed_methods)]
+        let start = Instant::now();
+        let result = reproduce::run_target(target, &opts, Some(&bar), &cancel)
+            .with_context(|| format!("cannot write {}", dir.display()));
+        let seconds = start.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        let Some(finished) = result? else {
+            eprintln!(
+                "interrupted: {} has no manifest; its finished runs are kept, rerun with --resume",
+                dir.display()
+            );
+            return Ok(ExitCode::from(INTERRUPTED));
+        };
+        print!("{} ({} runs", target.name, finished.runs);
+        if finished.resumed > 0 {
+            print!(", {} resumed", finished.resumed);
+        }
+        println!(", {seconds:.1} s): wrote {}", dir.display());
+        for fig in &finished.figures {
             print_figure(fig);
         }
+        done.push((target, finished, seconds));
     }
-    Ok(())
+    if index {
+        let entries: Vec<IndexEntry<'_>> = done
+            .iter()
+            .map(|(target, done, seconds)| IndexEntry { target, done, seconds: *seconds })
+            .collect();
+        let argv: Vec<String> = std::env::args().skip(1).collect();
+        let command = format!("nftwin {}", argv.join(" "));
+        output::write_atomic(&index_path, &reproduce::index_markdown(&command, &entries))
+            .with_context(|| format!("cannot write {}", index_path.display()))?;
+        println!("wrote {}", index_path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The figure's numbers, as a table (what the PNG shows).

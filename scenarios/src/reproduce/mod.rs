@@ -23,6 +23,11 @@
 //! same thread pool ([`run_computed`]) and gathered in seed order, then combined by the
 //! target into finished [`Figure`]s (means, standard errors, ratios).
 //!
+//! [`run_target`] is one target end to end, as the CLI runs it: the jobs go through a
+//! [`RunCache`] (`<out>/<target>/.runs/`, each finished run stored as it ends, read back with
+//! `--resume`), a raised cancel flag (Ctrl-C) stops new runs and writes nothing, and the
+//! manifest is removed on entry and written last. [`index_markdown`] is `all`'s index.
+//!
 //! Adding a target: a module beside `baseline.rs` with a `pub const TARGET: Target`, and one
 //! line in [`TARGETS`]. Adding a figure: one more `FigureSpec` from its `figures` function.
 
@@ -38,8 +43,8 @@ pub mod uhaul;
 
 use std::collections::BTreeMap;
 use std::io;
-use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use indicatif::ProgressBar;
 
@@ -183,17 +188,84 @@ pub fn run_figures(
     cancel: &AtomicBool,
 ) -> Option<Vec<Figure>> {
     let jobs = jobs_of(specs);
-    let results = run_jobs(&jobs, threads, bar, cancel)?;
-    let mut rest: &[RunOutcome] = &results;
-    let figures = specs
+    let results: Vec<RunOutcome> = run_jobs(&jobs, threads, bar, cancel)?;
+    let metrics: Vec<&Metrics> = results.iter().map(|r| &r.metrics).collect();
+    Some(build_figures(specs, &metrics))
+}
+
+/// [`run_figures`] through a [`RunCache`]: a run the cache holds (when it reads) is not run
+/// again, and every run that finishes is stored as it finishes, so a cancelled call keeps its
+/// finished runs for the next one. `Ok(None)` if `cancel` was set before every run finished;
+/// an error if a finished run cannot be stored.
+pub fn run_figures_cached(
+    specs: &[FigureSpec],
+    threads: usize,
+    bar: Option<&ProgressBar>,
+    cancel: &AtomicBool,
+    cache: &RunCache,
+) -> io::Result<Option<Vec<Figure>>> {
+    use rayon::prelude::*;
+    use std::sync::atomic::Ordering;
+    let jobs = jobs_of(specs);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .expect("invariant: a thread pool of a positive size can be built");
+    let results: Vec<io::Result<Option<Metrics>>> = pool.install(|| {
+        jobs.par_iter()
+            .map(|j| {
+                let metrics = match cache.load(j.config, j.seed) {
+                    Some(m) => {
+                        cache.hits.fetch_add(1, Ordering::Relaxed);
+                        m
+                    }
+                    None => {
+                        if cancel.load(Ordering::Relaxed) {
+                            return Ok(None);
+                        }
+                        let m = crate::driver::run_once(j.config, j.seed).metrics;
+                        cache.store(j.config, j.seed, &m)?;
+                        m
+                    }
+                };
+                if let Some(b) = bar {
+                    b.inc(1);
+                }
+                Ok(Some(metrics))
+            })
+            .collect()
+    });
+    let mut metrics = Vec::with_capacity(results.len());
+    for r in results {
+        match r? {
+            Some(m) => metrics.push(m),
+            None => return Ok(None),
+        }
+    }
+    let refs: Vec<&Metrics> = metrics.iter().collect();
+    Ok(Some(build_figures(specs, &refs)))
+}
+
+/// One run's metrics (`RunOutcome::metrics`): all a figure keeps of a run.
+pub type Metrics = BTreeMap<String, f64>;
+
+/// The figures of `specs` from every job's metrics, in [`jobs_of`] order.
+fn build_figures(specs: &[FigureSpec], results: &[&Metrics]) -> Vec<Figure> {
+    let mut rest: &[&Metrics] = results;
+    specs
         .iter()
         .map(|spec| {
             let mut rows = Vec::new();
             for p in &spec.points {
                 let (runs, tail) = rest.split_at(p.config.replications as usize);
                 rest = tail;
-                let mut point_rows =
-                    output::rows_for(&spec.id, &p.series, &spec.x_name, &p.x, runs);
+                let mut point_rows = output::rows_for_metrics(
+                    &spec.id,
+                    &p.series,
+                    &spec.x_name,
+                    &p.x,
+                    runs.iter().copied(),
+                );
                 point_rows.retain(|r| spec.metrics.contains(&r.metric));
                 rows.extend(point_rows);
             }
@@ -207,8 +279,244 @@ pub fn run_figures(
                 rows,
             }
         })
-        .collect();
-    Some(figures)
+        .collect()
+}
+
+/// The folder, inside a target's, of its finished runs (`--resume`).
+pub const RUNS_DIR: &str = ".runs";
+
+/// Finished runs' metrics on disk, one file per run: `<dir>/<key>.json`, the key the FNV-1a 64
+/// hash of the run's configuration (`Debug` text, as in the manifest) and seed, the metrics as
+/// their exact `f64` bits so a resumed figure is byte-identical. Runs are always stored; they
+/// are read back only if `read` (`--resume`). A file that does not read back exactly as it
+/// would be written (a foreign or damaged file, another key) counts as absent: the run reruns.
+#[derive(Debug)]
+pub struct RunCache {
+    pub dir: PathBuf,
+    pub read: bool,
+    /// How many runs were read back rather than run.
+    pub hits: AtomicU64,
+}
+
+impl RunCache {
+    pub fn new(dir: PathBuf, read: bool) -> RunCache {
+        RunCache { dir, read, hits: AtomicU64::new(0) }
+    }
+
+    /// The run's key: FNV-1a 64 of its configuration's `Debug` text and its seed.
+    pub fn key(config: &ScenarioConfig, seed: u64) -> u64 {
+        base::rng::fnv1a64(format!("{config:?}\nseed {seed}\n").as_bytes())
+    }
+
+    fn path(&self, key: u64) -> PathBuf {
+        self.dir.join(format!("{key:016x}.json"))
+    }
+
+    /// The stored metrics of the run, if `read` and stored.
+    pub fn load(&self, config: &ScenarioConfig, seed: u64) -> Option<Metrics> {
+        if !self.read {
+            return None;
+        }
+        let key = Self::key(config, seed);
+        let text = std::fs::read_to_string(self.path(key)).ok()?;
+        let metrics = parse_run_json(&text)?;
+        (run_json(key, seed, &metrics) == text).then_some(metrics)
+    }
+
+    /// Stores the run's metrics (temp + rename).
+    pub fn store(&self, config: &ScenarioConfig, seed: u64, metrics: &Metrics) -> io::Result<()> {
+        let key = Self::key(config, seed);
+        output::write_atomic(&self.path(key), &run_json(key, seed, metrics))
+    }
+}
+
+/// A cached run's text: its key, its seed and every metric's `f64` bits in hex.
+fn run_json(key: u64, seed: u64, metrics: &Metrics) -> String {
+    let mut s = format!(
+        "{{\n  \"run_fnv1a64\": \"{key:016x}\",\n  \"seed\": {seed},\n  \"metrics_f64_bits\": {{"
+    );
+    for (i, (k, v)) in metrics.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        s.push_str(&format!("{sep}\n    {}: \"{:016x}\"", output::json_str(k), v.to_bits()));
+    }
+    s.push_str("\n  }\n}\n");
+    s
+}
+
+/// The metrics of a [`run_json`] text (its names unescaped only as far as the round trip in
+/// [`RunCache::load`] needs: a name that needed escaping fails that check).
+fn parse_run_json(text: &str) -> Option<Metrics> {
+    let mut metrics = Metrics::new();
+    for line in text.lines().filter(|l| l.starts_with("    \"")) {
+        let line = line.trim().trim_end_matches(',');
+        let (name, bits) = line.strip_prefix('"')?.rsplit_once("\": \"")?;
+        let bits = u64::from_str_radix(bits.strip_suffix('"')?, 16).ok()?;
+        metrics.insert(name.to_string(), f64::from_bits(bits));
+    }
+    Some(metrics)
+}
+
+/// How [`run_target`] runs a target.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub quick: bool,
+    /// The output folder; the target writes into `<out>/<target>/`.
+    pub out: PathBuf,
+    pub threads: usize,
+    /// Read back the runs an earlier, interrupted call finished (`--resume`).
+    pub resume: bool,
+}
+
+/// A target [`run_target`] finished and wrote.
+#[derive(Clone, Debug)]
+pub struct TargetDone {
+    pub figures: Vec<Figure>,
+    /// The files written, relative to the target's folder (`manifest.json` last).
+    pub files: Vec<String>,
+    /// Simulated runs plus computed seeds.
+    pub runs: u64,
+    /// Simulated runs read back from an earlier call instead of run.
+    pub resumed: u64,
+}
+
+/// Runs one target and writes its folder: the figures' CSVs and PNGs, then `manifest.json`.
+///
+/// On entry the folder loses its `manifest.json` (so while it runs, and if it is interrupted,
+/// it does not look complete) and any `*.tmp`; without `resume`, also its finished runs.
+/// Every finished simulated run is stored in `<folder>/.runs/` as it finishes (computed
+/// figures are not stored: they rerun). If `cancel` is set, no new run starts and nothing
+/// more is written but the runs already under way: `Ok(None)`. `bar` gets the run count as
+/// its length and advances once per run.
+pub fn run_target(
+    target: &Target,
+    opts: &RunOptions,
+    bar: Option<&ProgressBar>,
+    cancel: &AtomicBool,
+) -> io::Result<Option<TargetDone>> {
+    use std::sync::atomic::Ordering;
+    let specs: Vec<FigureSpec> = (target.figures)(opts.quick);
+    let computed = target.computed.map(|c| c(opts.quick));
+    let runs = jobs_of(&specs).len() as u64 + computed.as_ref().map_or(0, |c| c.seeds.len() as u64);
+    if let Some(b) = bar {
+        b.set_length(runs);
+    }
+    let dir = opts.out.join(target.name);
+    prepare_target_dir(&dir, opts.resume)?;
+    let cache = RunCache::new(dir.join(RUNS_DIR), opts.resume);
+    let Some(mut figures) = run_figures_cached(&specs, opts.threads, bar, cancel, &cache)? else {
+        return Ok(None);
+    };
+    if let Some(c) = &computed {
+        match run_computed(c, opts.threads, bar, cancel) {
+            Some(f) => figures.extend(f),
+            None => return Ok(None),
+        }
+    }
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    let mut files = Vec::new();
+    for fig in &figures {
+        files.extend(write_figure(&dir, fig)?);
+    }
+    write_manifest(&dir, target, opts.quick, &specs, computed.as_ref(), &files)?;
+    files.push("manifest.json".into());
+    Ok(Some(TargetDone { figures, files, runs, resumed: cache.hits.load(Ordering::Relaxed) }))
+}
+
+/// Removes `<dir>/manifest.json` and every `*.tmp` in `dir` and its runs folder; without
+/// `resume`, the runs folder too. A missing folder is fine.
+pub fn prepare_target_dir(dir: &Path, resume: bool) -> io::Result<()> {
+    let runs = dir.join(RUNS_DIR);
+    remove_if_present(&dir.join("manifest.json"))?;
+    for d in [dir, runs.as_path()] {
+        let entries = match std::fs::read_dir(d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "tmp") {
+                remove_if_present(&path)?;
+            }
+        }
+    }
+    if !resume {
+        match std::fs::remove_dir_all(&runs) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Removes a file; a missing one is fine.
+pub fn remove_if_present(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// One finished target in the `<out>/README.md` index.
+pub struct IndexEntry<'a> {
+    pub target: &'a Target,
+    pub done: &'a TargetDone,
+    /// Wall-clock seconds the target took (the index's only machine-dependent content).
+    pub seconds: f64,
+}
+
+/// The `<out>/README.md` index of a `nftwin reproduce all`: the command, a table of the
+/// targets (runs, time), then per target its description and every figure's title, PNG
+/// (embedded, linked relative to `<out>`) and CSV.
+pub fn index_markdown(command: &str, entries: &[IndexEntry<'_>]) -> String {
+    let cell = |s: &str| s.replace('|', "\\|");
+    let mut s = String::from("# nftwin reproduction results\n\n");
+    s.push_str(&format!(
+        "Written by `{command}` (nftwin {}, revision {}). Each folder holds a target's tidy \
+         CSVs and PNGs and, written last, its `manifest.json` (what ran: configurations hashed, \
+         seeds); a folder without a manifest was interrupted. Times are wall-clock on the \
+         machine that ran the command, the only content here that varies between runs.\n\n",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("NFTWIN_GIT_REVISION").unwrap_or("unknown"),
+    ));
+    s.push_str("| Target | Description | Figures | Runs | Time (s) |\n|---|---|---:|---:|---:|\n");
+    let mut total_runs = 0;
+    let mut total_seconds = 0.0;
+    for e in entries {
+        total_runs += e.done.runs;
+        total_seconds += e.seconds;
+        s.push_str(&format!(
+            "| [{name}](#{name}) | {} | {} | {} | {:.1} |\n",
+            cell(e.target.description),
+            e.done.figures.len(),
+            e.done.runs,
+            e.seconds,
+            name = e.target.name,
+        ));
+    }
+    s.push_str(&format!("| **all** | | | {total_runs} | {total_seconds:.1} |\n"));
+    for e in entries {
+        let name = e.target.name;
+        s.push_str(&format!("\n## {name}\n\n{}\n\n", e.target.description));
+        s.push_str(&format!("{} runs", e.done.runs));
+        if e.done.resumed > 0 {
+            s.push_str(&format!(
+                " ({} read back from an interrupted earlier call)",
+                e.done.resumed
+            ));
+        }
+        s.push_str(&format!(" in {:.1} s; [manifest.json]({name}/manifest.json).\n", e.seconds));
+        for fig in &e.done.figures {
+            let stem = file_stem(&fig.id);
+            s.push_str(&format!(
+                "\n### {}: {}\n\n![{}]({name}/{stem}.png)\n\nData: [{stem}.csv]({name}/{stem}.csv)\n",
+                fig.id, fig.title, fig.title
+            ));
+        }
+    }
+    s
 }
 
 /// Runs `c.per_seed` for every seed on `threads` threads and builds its figures. `bar`
