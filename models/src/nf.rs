@@ -984,6 +984,16 @@ mod tests {
         Packet { flags, ..Packet::for_test(flow, seq) }
     }
 
+    /// The marker that ends hold (or lock) `id`.
+    fn marker(id: u32) -> Packet {
+        Packet {
+            flow: crate::packet::MARKER_FLOW,
+            seq: id,
+            flags: Flags::MARKER,
+            ..pkt(0, 0, Flags::empty())
+        }
+    }
+
     fn nf(queue: u32) -> Nf {
         Nf::new(NfConfig { queue_capacity: queue, ..NfConfig::default() })
     }
@@ -1188,13 +1198,7 @@ mod tests {
         assert_eq!(n.holding(), 2);
         let out = settle(&mut n);
         assert_eq!(out.len(), 2); // state created + packet 4 transmitted
-        let marker = Packet {
-            flow: crate::packet::MARKER_FLOW,
-            seq: 4,
-            flags: Flags::MARKER,
-            ..pkt(0, 0, Flags::empty())
-        };
-        n.handle_packet(Time::ZERO, marker);
+        n.handle_packet(Time::ZERO, marker(4));
         settle(&mut n);
         assert_eq!(
             n.flow_state(FlowId(1)).unwrap().log.applied.iter().collect::<Vec<_>>(),
@@ -1214,13 +1218,7 @@ mod tests {
         for s in 1..=3 {
             n.handle_packet(Time::ZERO, pkt(1, s, Flags::RELEASED)); // 1 served, 2 and 3 queued
         }
-        let marker = Packet {
-            flow: crate::packet::MARKER_FLOW,
-            seq: 4,
-            flags: Flags::MARKER,
-            ..pkt(0, 0, Flags::empty())
-        };
-        n.handle_packet(Time::ZERO, marker);
+        n.handle_packet(Time::ZERO, marker(4));
         settle(&mut n);
         let log = &n.flow_state(FlowId(1)).unwrap().log;
         assert_eq!(log.applied.iter().collect::<Vec<_>>(), vec![1, 2, 3, 10]);

@@ -95,19 +95,31 @@ fn loss_free_without_order_preservation_does_reorder_somewhere() {
     assert!(reordered > 0, "no loss-free run reordered an update");
 }
 
-/// The same move with a controller buffer of `capacity` packets.
-fn run_small_buffer(c: OpenNfConfig, load: f64, seed: u64, capacity: u32) -> RunOutcome {
+/// `run`'s move with every node's kind adjusted by `adjust` first.
+fn run_with(
+    c: OpenNfConfig,
+    load: f64,
+    seed: u64,
+    adjust: impl Fn(&mut scenarios::config::NodeKind),
+) -> RunOutcome {
     let mut cfg = reroute_pair(Some(load), Dur::from_millis(20), Some(Dur::from_millis(10)));
     cfg.protocol = ProtocolConfig::OpenNf(c);
     for n in &mut cfg.nodes {
-        if let scenarios::config::NodeKind::Controller(cc) = &mut n.kind {
-            cc.buffer_capacity = capacity;
-        }
+        adjust(&mut n.kind);
     }
     let r = run_once(&cfg, seed);
     assert!(r.moves[0].finished.is_some(), "{:?}", r.moves);
     assert!(r.oracle.balances() && r.oracle.in_flight == 0, "{:?}", r.oracle);
     r
+}
+
+/// The same move with a controller buffer of `capacity` packets.
+fn run_small_buffer(c: OpenNfConfig, load: f64, seed: u64, capacity: u32) -> RunOutcome {
+    run_with(c, load, seed, |k| {
+        if let scenarios::config::NodeKind::Controller(cc) = k {
+            cc.buffer_capacity = capacity;
+        }
+    })
 }
 
 #[test]
@@ -199,18 +211,12 @@ fn p2p_transfers_state_faster_than_the_controller_path() {
 /// `run`, with both instances stateful firewalls (state changes on connection set-up and
 /// teardown only) that clone selectively or not.
 fn run_firewall(c: OpenNfConfig, load: f64, seed: u64, selective_cloning: bool) -> RunOutcome {
-    let mut cfg = reroute_pair(Some(load), Dur::from_millis(20), Some(Dur::from_millis(10)));
-    cfg.protocol = ProtocolConfig::OpenNf(c);
-    for n in &mut cfg.nodes {
-        if let scenarios::config::NodeKind::Nf(nf) = &mut n.kind {
+    run_with(c, load, seed, |k| {
+        if let scenarios::config::NodeKind::Nf(nf) = k {
             nf.state_updates = StateUpdates::ConnectionEvents;
             nf.selective_cloning = selective_cloning;
         }
-    }
-    let r = run_once(&cfg, seed);
-    assert!(r.moves[0].finished.is_some(), "{:?}", r.moves);
-    assert!(r.oracle.balances() && r.oracle.in_flight == 0, "{:?}", r.oracle);
-    r
+    })
 }
 
 /// HotMiddlebox section 4: a firewall "can selectively clone packets to reduce buffer demands".
