@@ -80,7 +80,7 @@ pub struct OpenNfConfig {
     /// Export only flows seen within this long before the export (`None`: every flow with
     /// state). Stands for an NF that expires idle state (PRADS drops idle connections), which
     /// the twin's NF does not do by itself; see `NfCtrl::SetExportWindow`.
-    pub active_within: Option<base::Dur>,
+    pub active_within: Option<Dur>,
     /// A deliberate bug, for proving that `nftwin check` catches one (never set otherwise).
     pub fault: Option<OpenNfFault>,
 }
