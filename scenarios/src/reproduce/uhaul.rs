@@ -173,33 +173,12 @@ fn figures(quick: bool) -> Vec<FigureSpec> {
     use models::opennf::OpenNfConfig;
     use models::oracle::Guarantee;
     let reps = if quick { 1 } else { 3 };
-    let plain = |g| OpenNfConfig { guarantee: g, ..OpenNfConfig::split_merge() };
-    let (ng, lf, lfop) = (Guarantee::None, Guarantee::LossFree, Guarantee::LossFreeOrderPreserving);
-    let bars = [
-        ("without PL/ER", "NG", plain(ng)),
-        ("without PL/ER", "LF", plain(lf)),
-        ("without PL/ER", "LF+OP", plain(lfop)),
-        ("PL+ER", "NG", OpenNfConfig::opennf(ng)),
-        ("PL+ER", "LF", OpenNfConfig::opennf(lf)),
-        ("PL+ER", "LF+OP", OpenNfConfig::opennf(lfop)),
-    ];
-    let fig2a = FigureSpec {
-        id: "uhaul/fig2a".into(),
-        title: "U-HAUL Figure 2a: OpenNF move time of 1000 flows by guarantee (PRADS-like)".into(),
-        x_name: "guarantee".into(),
-        x_label: "guarantee".into(),
-        y_label: "move duration (ms)".into(),
-        plot: PlotKind::Bars,
-        metrics: vec!["move_duration_ms".into()],
-        points: bars
-            .into_iter()
-            .map(|(series, x, p)| Point {
-                series: series.into(),
-                x: x.into(),
-                config: prads_move(1000, p, reps),
-            })
-            .collect(),
-    };
+    let lfop = Guarantee::LossFreeOrderPreserving;
+    let fig2a = super::opennf::fig2a(
+        "uhaul/fig2a",
+        "U-HAUL Figure 2a: OpenNF move time of 1000 flows by guarantee (PRADS-like)",
+        reps,
+    );
     let counts: Vec<u32> =
         if quick { vec![200, 600, 1000] } else { (1..=10).map(|k| k * 100).collect() };
     let fig2b = FigureSpec {
