@@ -14,6 +14,7 @@ pub mod driver;
 pub mod live_compare;
 pub mod output;
 pub mod progress;
+pub mod report;
 pub mod reproduce;
 pub mod spec;
 pub mod sweep;

@@ -27,8 +27,10 @@ enum Command {
     Workload(cli::workload::WorkloadArgs),
     /// Check scenario files; errors name file:line:col and the fix (`nftwin validate FILE...`).
     Validate(cli::validate::ValidateArgs),
-    /// Regenerate the papers' figures: CSVs, PNG plots and a manifest per target.
+    /// Regenerate the papers' figures: CSVs, PNG and SVG plots and a manifest per target.
     Reproduce(cli::reproduce::ReproduceArgs),
+    /// Summarise results: mean, stderr, min, max over every tidy CSV under a folder.
+    Report(cli::report::ReportArgs),
     /// The correctness regression matrix and the golden summaries; exit 1 on any regression.
     Check(cli::check::CheckArgs),
     /// Run a live scenario on DPDK hosts in network namespaces (root; see docs/live.md).
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Workload(a) => done(cli::workload::run(a)),
         Command::Validate(a) => done(cli::validate::run(a)),
         Command::Reproduce(a) => done(cli::reproduce::run(a)),
+        Command::Report(a) => done(cli::report::run(a)),
         Command::Check(a) => cli::check::run(a),
         Command::Live(a) => cli::live::run(a),
         Command::Replay(a) => cli::live::replay(a),

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod check;
 pub mod live;
+pub mod report;
 pub mod reproduce;
 pub mod run;
 pub mod validate;
