@@ -104,11 +104,12 @@ fn styles(curves: &[Curve]) -> Vec<(RGBColor, Variant)> {
         let colour = if scheme_of(&c.series).is_some() {
             series_colour(&c.series)
         } else {
-            // Probe from the hashed slot to the first colour no earlier curve of the panel has.
+            // Probe from the hashed slot to the first colour no earlier curve of the panel with
+            // another series name has.
             let start = OTHERS.iter().position(|o| *o == series_colour(&c.series)).unwrap_or(0);
             (0..OTHERS.len())
                 .map(|i| OTHERS[(start + i) % OTHERS.len()])
-                .find(|o| out.iter().all(|(u, _)| u != o))
+                .find(|o| out.iter().zip(curves).all(|((u, _), p)| u != o || p.series == c.series))
                 .unwrap_or(OTHERS[start])
         };
         let k = out.iter().filter(|(u, _)| *u == colour).count();
@@ -525,6 +526,12 @@ mod tests {
         for (i, a) in s.iter().enumerate() {
             assert!(s[..i].iter().all(|b| b.0 != a.0), "{} repeats a colour", names[i]);
         }
+        // One unrelated name twice (two metrics in one panel): its own colour, then a variant.
+        let s = styles(&[curve("twin"), curve("twin")]);
+        assert_eq!(
+            s,
+            vec![(series_colour("twin"), Variant(0)), (series_colour("twin"), Variant(1))]
+        );
     }
 
     #[test]
