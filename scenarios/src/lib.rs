@@ -15,6 +15,7 @@ pub mod e2_place;
 pub mod live_compare;
 pub mod output;
 pub mod progress;
+pub mod report;
 pub mod reproduce;
 pub mod spec;
 pub mod sweep;

@@ -27,8 +27,10 @@ enum Command {
     Workload(cli::workload::WorkloadArgs),
     /// Check scenario files; errors name file:line:col and the fix (`nftwin validate FILE...`).
     Validate(cli::validate::ValidateArgs),
-    /// Regenerate the papers' figures: CSVs, PNG plots and a manifest per target.
+    /// Regenerate the papers' figures: CSVs, PNG and SVG plots and a manifest per target.
     Reproduce(cli::reproduce::ReproduceArgs),
+    /// Summarise results: mean, stderr, min, max over every tidy CSV under a folder.
+    Report(cli::report::ReportArgs),
     /// The correctness regression matrix and the golden summaries; exit 1 on any regression.
     Check(cli::check::CheckArgs),
     /// What E2 does with a policy: pGraph, sizing, iGraph, placement (`nftwin e2 place FILE`).
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Workload(a) => done(cli::workload::run(a)),
         Command::Validate(a) => done(cli::validate::run(a)),
         Command::Reproduce(a) => cli::reproduce::run(a),
+        Command::Report(a) => done(cli::report::run(a)),
         Command::Check(a) => cli::check::run(a),
         Command::E2(a) => done(cli::e2::run(a)),
         Command::Live(a) => cli::live::run(a),

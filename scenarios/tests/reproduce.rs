@@ -54,7 +54,7 @@ fn rows(csv: &str) -> Vec<Row> {
 }
 
 #[test]
-fn baseline_quick_writes_tidy_csvs_pngs_and_a_manifest_identical_for_any_jobs() {
+fn baseline_quick_writes_tidy_csvs_pngs_svgs_and_a_manifest_identical_for_any_jobs() {
     let one = scratch("jobs1");
     let two = scratch("jobs2");
     for (dir, jobs) in [(&one, "1"), (&two, "2")] {
@@ -95,7 +95,9 @@ fn baseline_quick_writes_tidy_csvs_pngs_and_a_manifest_identical_for_any_jobs() 
         let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png signature");
         assert!(png.len() > 5_000, "{stem}.png is only {} bytes", png.len());
-        for ext in ["csv", "png"] {
+        let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("</svg>"), "{stem}.svg");
+        for ext in ["csv", "png", "svg"] {
             let name = format!("{stem}.{ext}");
             let a = std::fs::read(one.join("baseline").join(&name)).unwrap();
             let b = std::fs::read(two.join("baseline").join(&name)).unwrap();
@@ -109,6 +111,7 @@ fn baseline_quick_writes_tidy_csvs_pngs_and_a_manifest_identical_for_any_jobs() 
         "\"quick\": true",
         "\"command\": \"nftwin reproduce baseline --quick\"",
         "baseline-lost-updates.png",
+        "baseline-lost-updates.svg",
     ] {
         assert!(manifest.contains(needle), "{needle} in {manifest}");
     }
@@ -238,7 +241,9 @@ fn e2_quick_computes_its_figures_identically_for_any_jobs() {
         let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png signature");
         assert!(png.len() > 5_000, "{stem}.png is only {} bytes", png.len());
-        for ext in ["csv", "png"] {
+        let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("</svg>"), "{stem}.svg");
+        for ext in ["csv", "png", "svg"] {
             let name = format!("{stem}.{ext}");
             let a = std::fs::read(one.join("e2").join(&name)).unwrap();
             let b = std::fs::read(two.join("e2").join(&name)).unwrap();
@@ -250,7 +255,7 @@ fn e2_quick_computes_its_figures_identically_for_any_jobs() {
         "\"target\": \"e2\"",
         "\"command\": \"nftwin reproduce e2 --quick\"",
         "{\"id\": \"e2/fig9\", \"computed\": true",
-        "\"e2-fig9.csv\", \"e2-fig9.png\", \"e2-fig9-ratio.csv\", \"e2-fig9-ratio.png\"",
+        "\"e2-fig9.csv\", \"e2-fig9.png\", \"e2-fig9.svg\", \"e2-fig9-ratio.csv\", \"e2-fig9-ratio.png\", \"e2-fig9-ratio.svg\"",
     ] {
         assert!(manifest.contains(needle), "{needle} in {manifest}");
     }

@@ -1,6 +1,6 @@
 //! `nftwin reproduce TARGET...|all [--quick] [--out DIR] [--jobs N] [--resume]`: regenerates
 //! the targets' figures (docs/reproduction.md). Writes `<out>/<target>/<figure>.csv` (tidy
-//! format) and `.png` beside it, then `<out>/<target>/manifest.json`, each through temp +
+//! format) with a `.png` and an `.svg` plot beside it, then `<out>/<target>/manifest.json`, each through temp +
 //! rename; `all` then writes the index `<out>/README.md`.
 //!
 //! Ctrl-C stops starting runs: the runs under way finish and are kept in

@@ -15,7 +15,7 @@
 //!  sweep::run_jobs (rayon) ─► RunOutcome per job, in job order
 //!        │  rows_for per point, kept metrics only
 //!        ▼
-//!  Figure { rows } ─► <out>/<target>/<fig>.csv, <fig>.png ; manifest.json last
+//!  Figure { rows } ─► <out>/<target>/<fig>.csv, <fig>.png, <fig>.svg ; manifest.json last
 //! ```
 //!
 //! Some figures are computations, not simulations (E2's Figure 9 is the output of a placement
@@ -557,15 +557,17 @@ pub fn file_stem(figure_id: &str) -> String {
     figure_id.replace('/', "-")
 }
 
-/// Writes `<dir>/<stem>.csv` and `<dir>/<stem>.png` (each through temp + rename) and returns
-/// their names relative to `dir`.
+/// Writes `<dir>/<stem>.csv`, `<dir>/<stem>.png` and `<dir>/<stem>.svg` (each through temp +
+/// rename) and returns their names relative to `dir`.
 pub fn write_figure(dir: &Path, fig: &Figure) -> io::Result<Vec<String>> {
     let stem = file_stem(&fig.id);
     let csv = format!("{stem}.csv");
     let png = format!("{stem}.png");
+    let svg = format!("{stem}.svg");
     output::write_atomic(&dir.join(&csv), &output::tidy_csv(&fig.rows))?;
     output::write_atomic_bytes(&dir.join(&png), &plot::render_png(fig))?;
-    Ok(vec![csv, png])
+    output::write_atomic(&dir.join(&svg), &plot::render_svg(fig))?;
+    Ok(vec![csv, png, svg])
 }
 
 /// Writes `<dir>/manifest.json`: what ran (each figure's configurations hashed, the seeds)

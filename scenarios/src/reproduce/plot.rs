@@ -1,5 +1,5 @@
-//! PNG plots of [`Figure`]s with `plotters`: lines with markers and error bars over a numeric
-//! x, or grouped bars over a categorical x.
+//! PNG and SVG plots of [`Figure`]s with `plotters`: lines with markers and error bars over a
+//! numeric x, or grouped bars over a categorical x. The same drawing code feeds both backends.
 //!
 //! - Text is drawn with `ab_glyph` from a font compiled into the binary
 //!   (`scenarios/assets/DejaVuSans-subset.ttf`, DejaVu Sans cut to ASCII plus a few symbols;
@@ -7,7 +7,16 @@
 //!   read at run time.
 //! - The picture is drawn into an RGB buffer and encoded with `png` in memory, so the bytes
 //!   depend only on the figure: the same rows give the same file on any `--jobs`.
-//! - One (series, metric) pair is one colour, in order of first appearance in the rows.
+//! - A series has the same colour in every figure ([`series_colour`]): each scheme has its own
+//!   (OpenNF, U-HAUL, SHarP, E2, Egret, Split/Merge, reroute), found as a word in the series
+//!   name, so `OpenNF (sim)` and `web search OpenNF` are OpenNF's blue; any other name takes a
+//!   colour from a second palette keyed by the FNV-1a hash of the name. Two curves of one panel
+//!   with the same colour are told apart by shade, marker and dashes ([`Variant`]); two
+//!   unrelated names that hash to one colour in a panel move the later one to the next free
+//!   colour.
+//! - Error bars are plus and minus one `stderr`, drawn where `runs > 1` and `stderr > 0`.
+//! - The SVG keeps its text as `<text>` in the same font family; its bytes too depend only on
+//!   the figure.
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -22,17 +31,92 @@ const HEIGHT: u32 = 600;
 const FONT: &str = "sans-serif";
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans-subset.ttf");
 
-/// Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(0, 114, 178),
-    RGBColor(213, 94, 0),
-    RGBColor(0, 158, 115),
-    RGBColor(204, 121, 167),
-    RGBColor(230, 159, 0),
-    RGBColor(86, 180, 233),
-    RGBColor(240, 228, 66),
-    RGBColor(0, 0, 0),
+/// One colour per scheme (Okabe-Ito: distinguishable with the common colour-vision
+/// deficiencies), matched as a whole word of the series name, first match in this order.
+pub const SCHEMES: [(&str, RGBColor); 7] = [
+    ("Split/Merge", RGBColor(86, 180, 233)),
+    ("OpenNF", RGBColor(0, 114, 178)),
+    ("U-HAUL", RGBColor(213, 94, 0)),
+    ("SHarP", RGBColor(0, 158, 115)),
+    ("Egret", RGBColor(230, 159, 0)),
+    ("E2", RGBColor(204, 121, 167)),
+    ("reroute", RGBColor(0, 0, 0)),
 ];
+
+/// Colours for every other series name (Paul Tol's muted set, minus the ones close to a scheme
+/// colour, plus grey and brown), keyed by the name's hash.
+const OTHERS: [RGBColor; 7] = [
+    RGBColor(136, 34, 85),
+    RGBColor(68, 170, 153),
+    RGBColor(153, 153, 51),
+    RGBColor(170, 68, 153),
+    RGBColor(51, 34, 136),
+    RGBColor(102, 102, 102),
+    RGBColor(140, 81, 10),
+];
+
+/// Whether `word` occurs in `name` with no letter or digit on either side.
+fn has_word(name: &str, word: &str) -> bool {
+    name.match_indices(word).any(|(i, _)| {
+        let before = name[..i].chars().next_back();
+        let after = name[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// The scheme a series name belongs to, if any.
+pub fn scheme_of(series: &str) -> Option<&'static str> {
+    SCHEMES.iter().find(|(w, _)| has_word(series, w)).map(|(w, _)| *w)
+}
+
+/// A series' colour in every figure: its scheme's, or the hash-keyed one for other names.
+pub fn series_colour(series: &str) -> RGBColor {
+    match SCHEMES.iter().find(|(w, _)| has_word(series, w)) {
+        Some((_, c)) => *c,
+        None => OTHERS[(base::rng::fnv1a64(series.as_bytes()) % OTHERS.len() as u64) as usize],
+    }
+}
+
+/// How a curve is told apart from earlier curves of its panel with the same colour: the k-th
+/// such curve (0 for the first) gets a shade, a marker and (k > 0) a dashed line.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Variant(usize);
+
+impl Variant {
+    fn shade(self, c: RGBColor) -> RGBColor {
+        let mix = |t: f64, to: u8| {
+            let m = |v: u8| (v as f64 + (to as f64 - v as f64) * t).round() as u8;
+            RGBColor(m(c.0), m(c.1), m(c.2))
+        };
+        match self.0 % 4 {
+            0 => c,
+            1 => mix(0.4, 0),
+            2 => mix(0.45, 255),
+            _ => mix(0.65, 0),
+        }
+    }
+}
+
+/// Each curve's colour and variant, in order.
+fn styles(curves: &[Curve]) -> Vec<(RGBColor, Variant)> {
+    let mut out: Vec<(RGBColor, Variant)> = Vec::new();
+    for c in curves {
+        let colour = if scheme_of(&c.series).is_some() {
+            series_colour(&c.series)
+        } else {
+            // Probe from the hashed slot to the first colour no earlier curve of the panel with
+            // another series name has.
+            let start = OTHERS.iter().position(|o| *o == series_colour(&c.series)).unwrap_or(0);
+            (0..OTHERS.len())
+                .map(|i| OTHERS[(start + i) % OTHERS.len()])
+                .find(|o| out.iter().zip(curves).all(|((u, _), p)| u != o || p.series == c.series))
+                .unwrap_or(OTHERS[start])
+        };
+        let k = out.iter().filter(|(u, _)| *u == colour).count();
+        out.push((colour, Variant(k)));
+    }
+    out
+}
 
 fn register() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -45,6 +129,7 @@ fn register() {
 
 /// One drawn line or bar colour: its legend label and its `(x, value, stderr)` points.
 struct Curve {
+    series: String,
     label: String,
     points: Vec<(String, f64, f64)>,
 }
@@ -67,6 +152,7 @@ fn curves(rows: &[&TidyRow]) -> Vec<Curve> {
     let (many_series, many_metrics) = (distinct(false) > 1, distinct(true) > 1);
     keys.iter()
         .map(|&(series, metric)| Curve {
+            series: series.to_string(),
             label: match (many_series, many_metrics) {
                 (true, true) => format!("{series}: {metric}"),
                 (false, true) => metric.to_string(),
@@ -75,7 +161,10 @@ fn curves(rows: &[&TidyRow]) -> Vec<Curve> {
             points: rows
                 .iter()
                 .filter(|r| r.series == series && r.metric == metric && r.value.is_finite())
-                .map(|r| (r.x.clone(), r.value, if r.stderr.is_finite() { r.stderr } else { 0.0 }))
+                .map(|r| {
+                    let se = if r.runs > 1 && r.stderr.is_finite() { r.stderr } else { 0.0 };
+                    (r.x.clone(), r.value, se)
+                })
                 .collect(),
         })
         .collect()
@@ -103,7 +192,8 @@ fn y_range(curves: &[Curve]) -> (f64, f64) {
 pub fn render_png(fig: &Figure) -> Vec<u8> {
     register();
     let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
-    draw(fig, &mut rgb).expect("invariant: drawing into a memory buffer does not fail");
+    let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
+    draw(fig, root).expect("invariant: drawing into a memory buffer does not fail");
     let mut png_bytes = Vec::new();
     let mut enc = png::Encoder::new(&mut png_bytes, WIDTH, HEIGHT);
     enc.set_color(png::ColorType::Rgb);
@@ -115,12 +205,25 @@ pub fn render_png(fig: &Figure) -> Vec<u8> {
     png_bytes
 }
 
+/// The SVG file of `fig`: the same picture as [`render_png`], as vectors and text.
+pub fn render_svg(fig: &Figure) -> String {
+    register();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        draw(fig, root).expect("invariant: drawing into a string does not fail");
+    }
+    svg
+}
+
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
 /// The title on top, then one panel per metric side by side (each with its own y scale, the
 /// metric as its y label), or a single panel with the figure's y label.
-fn draw(fig: &Figure, rgb: &mut [u8]) -> DrawResult {
-    let root = BitMapBackend::with_buffer(rgb, (WIDTH, HEIGHT)).into_drawing_area();
+fn draw<DB: DrawingBackend>(fig: &Figure, root: Area<DB>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
     root.fill(&WHITE)?;
     let body = root.margin(8, 0, 0, 0).titled(&fig.title, (FONT, 22))?;
     let mut metrics: Vec<&str> = fig.metrics.iter().map(String::as_str).collect();
@@ -154,9 +257,12 @@ fn all_numeric(curves: &[Curve]) -> bool {
     curves.iter().all(|c| c.points.iter().all(|p| p.0.parse::<f64>().is_ok()))
 }
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+type Area<DB> = DrawingArea<DB, plotters::coord::Shift>;
 
-fn lines(fig: &Panel<'_>, curves: &[Curve], root: &Area<'_>) -> DrawResult {
+fn lines<DB: DrawingBackend>(fig: &Panel<'_>, curves: &[Curve], root: &Area<DB>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
     let xs =
         || curves.iter().flat_map(|c| c.points.iter().map(|p| p.0.parse::<f64>().unwrap_or(0.0)));
     let (x_lo, x_hi) = (xs().fold(f64::INFINITY, f64::min), xs().fold(f64::NEG_INFINITY, f64::max));
@@ -179,28 +285,58 @@ fn lines(fig: &Panel<'_>, curves: &[Curve], root: &Area<'_>) -> DrawResult {
         .bold_line_style(RGBColor(225, 225, 225))
         .light_line_style(TRANSPARENT)
         .draw()?;
-    for (i, c) in curves.iter().enumerate() {
-        let colour = PALETTE[i % PALETTE.len()];
+    for (c, (base_colour, variant)) in curves.iter().zip(styles(curves)) {
+        let colour = variant.shade(base_colour);
         let mut pts: Vec<(f64, f64, f64)> =
             c.points.iter().map(|p| (p.0.parse::<f64>().unwrap_or(0.0), p.1, p.2)).collect();
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        chart
-            .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), colour.stroke_width(2)))?
-            .label(c.label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2))
-            });
-        chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 4, colour.filled())))?;
+        let line = colour.stroke_width(2);
+        let xy: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1)).collect();
+        let drawn = if variant.0 == 0 {
+            chart.draw_series(LineSeries::new(xy.clone(), line))?
+        } else {
+            chart.draw_series(DashedLineSeries::new(xy.clone(), 8, 5, line))?
+        };
+        drawn.label(c.label.clone()).legend(move |(x, y)| {
+            EmptyElement::at((x, y))
+                + PathElement::new(vec![(0, 0), (24, 0)], line)
+                + marker(variant, (12, 0), colour)
+        });
+        chart.draw_series(
+            xy.iter().map(|&p| EmptyElement::at(p) + marker(variant, (0, 0), colour)),
+        )?;
         error_bars(&mut chart, &pts, colour)?;
     }
     legend(&mut chart)
 }
 
-type Chart<'a, 'b> =
-    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// A point marker by variant: circle, triangle, square, cross (4 pixels), at `at` pixels from
+/// the point it is added to.
+fn marker<DB: DrawingBackend>(
+    v: Variant,
+    at: (i32, i32),
+    colour: RGBColor,
+) -> DynElement<'static, DB, (i32, i32)> {
+    let (x, y) = at;
+    match v.0 % 4 {
+        0 => Circle::new(at, 4, colour.filled()).into_dyn(),
+        1 => TriangleMarker::new(at, 5, colour.filled()).into_dyn(),
+        2 => Rectangle::new([(x - 4, y - 4), (x + 4, y + 4)], colour.filled()).into_dyn(),
+        _ => Cross::new(at, 4, colour.stroke_width(2)).into_dyn(),
+    }
+}
+
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Vertical bars from `y - se` to `y + se` at each `(x, y, se)`, with 8-pixel caps.
-fn error_bars(chart: &mut Chart<'_, '_>, bars: &[(f64, f64, f64)], colour: RGBColor) -> DrawResult {
+fn error_bars<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    bars: &[(f64, f64, f64)],
+    colour: RGBColor,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
     let style = colour.stroke_width(1);
     let bars: Vec<&(f64, f64, f64)> = bars.iter().filter(|b| b.2 > 0.0).collect();
     chart.draw_series(
@@ -213,7 +349,10 @@ fn error_bars(chart: &mut Chart<'_, '_>, bars: &[(f64, f64, f64)], colour: RGBCo
     Ok(())
 }
 
-fn legend<'b>(chart: &mut Chart<'b, 'b>) -> DrawResult {
+fn legend<'b, DB: DrawingBackend + 'b>(chart: &mut Chart<'b, DB>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
@@ -224,7 +363,10 @@ fn legend<'b>(chart: &mut Chart<'b, 'b>) -> DrawResult {
     Ok(())
 }
 
-fn bars(fig: &Panel<'_>, curves: &[Curve], root: &Area<'_>) -> DrawResult {
+fn bars<DB: DrawingBackend>(fig: &Panel<'_>, curves: &[Curve], root: &Area<DB>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
     let mut cats: Vec<&str> = Vec::new();
     for c in curves {
         for p in &c.points {
@@ -255,8 +397,8 @@ fn bars(fig: &Panel<'_>, curves: &[Curve], root: &Area<'_>) -> DrawResult {
         .draw()?;
     let groups = curves.len().max(1) as f64;
     let width = 0.7 / groups;
-    for (g, c) in curves.iter().enumerate() {
-        let colour = PALETTE[g % PALETTE.len()];
+    for (g, (c, (base_colour, variant))) in curves.iter().zip(styles(curves)).enumerate() {
+        let colour = variant.shade(base_colour);
         let left = |x: &str| {
             let i = cats.iter().position(|k| *k == x).unwrap_or(0) as f64;
             i - 0.35 + g as f64 * width
@@ -339,6 +481,57 @@ mod tests {
         ];
         // Lines over a non-numeric x fall back to bars.
         assert!(is_png(&render_png(&figure(PlotKind::Lines, odd))));
+    }
+
+    #[test]
+    fn the_svg_is_deterministic_and_holds_the_labels() {
+        let rows =
+            vec![row("OpenNF", "0.1", "a_ms", 1.0, 0.1), row("U-HAUL", "0.5", "a_ms", 2.0, 0.2)];
+        let a = render_svg(&figure(PlotKind::Lines, rows.clone()));
+        assert!(a.starts_with("<svg") && a.trim_end().ends_with("</svg>"), "{a}");
+        assert_eq!(a, render_svg(&figure(PlotKind::Lines, rows)));
+        for needle in ["a title", "OpenNF", "U-HAUL", "#0072B2", "#D55E00"] {
+            assert!(a.contains(needle), "{needle} in the SVG");
+        }
+    }
+
+    #[test]
+    fn a_scheme_keeps_its_colour_across_names_and_figures() {
+        let blue = RGBColor(0, 114, 178);
+        for name in ["OpenNF", "OpenNF (sim)", "web search OpenNF", "OpenNF (LLER)"] {
+            assert_eq!(series_colour(name), blue, "{name}");
+        }
+        assert_eq!(series_colour("E2/Random"), series_colour("E2"));
+        assert_eq!(series_colour("SHarP (formula)"), RGBColor(0, 158, 115));
+        // A word, not a substring: "E2E" is not E2, "twin" is not a scheme.
+        assert_eq!(scheme_of("E2E"), None);
+        assert_eq!(scheme_of("twin"), None);
+        assert_eq!(series_colour("twin"), series_colour("twin"));
+        assert!(SCHEMES.iter().all(|(_, c)| *c != series_colour("twin")));
+    }
+
+    fn curve(series: &str) -> Curve {
+        Curve { series: series.into(), label: series.into(), points: vec![] }
+    }
+
+    #[test]
+    fn curves_sharing_a_colour_in_a_panel_are_variants_and_unrelated_names_do_not_collide() {
+        let s = styles(&[curve("OpenNF (sim)"), curve("SHarP"), curve("OpenNF (formula)")]);
+        assert_eq!(s[0], (series_colour("OpenNF"), Variant(0)));
+        assert_eq!(s[2], (series_colour("OpenNF"), Variant(1)));
+        assert_ne!(s[2].1.shade(s[2].0), s[0].1.shade(s[0].0));
+        // More unrelated names than colours: the first OTHERS.len() all differ.
+        let names: Vec<String> = (0..OTHERS.len()).map(|i| format!("series {i}")).collect();
+        let s = styles(&names.iter().map(|n| curve(n)).collect::<Vec<_>>());
+        for (i, a) in s.iter().enumerate() {
+            assert!(s[..i].iter().all(|b| b.0 != a.0), "{} repeats a colour", names[i]);
+        }
+        // One unrelated name twice (two metrics in one panel): its own colour, then a variant.
+        let s = styles(&[curve("twin"), curve("twin")]);
+        assert_eq!(
+            s,
+            vec![(series_colour("twin"), Variant(0)), (series_colour("twin"), Variant(1))]
+        );
     }
 
     #[test]
