@@ -105,7 +105,7 @@ fn egret_quick_reproduces_figures_3_4_and_table_3_identically_for_any_jobs() {
     // (a) Stateless firewalls behind the stateless load balancer: no state, so nothing to
     // split or lose; and every packet a firewall processed had a hash that the weights in
     // force when it crossed the load balancer give to that firewall.
-    let a = "a-stateless-fw";
+    let a = "a"; // a-stateless-fw
     for metric in ["lost_updates", "state_mismatch_flows", "split_flows_count", "misrouted_pkts"] {
         assert_eq!(m(a, metric), 0.0, "{a}: {metric}");
     }
@@ -118,7 +118,7 @@ fn egret_quick_reproduces_figures_3_4_and_table_3_identically_for_any_jobs() {
     // The control: the same load balancer and entries in front of stateful firewalls. The
     // oracle must see the re-hashed flows' state split, also for flows that never touched
     // firewall-2, or its zeros above and below would prove nothing.
-    let c = "control-stateful-fw-rehash";
+    let c = "control"; // control-stateful-fw-rehash
     assert_eq!(m(c, "misrouted_pkts"), 0.0, "{c}: the same forwarding as (a)");
     assert!(m(c, "split_flows_not_fw2_count") > 0.0, "{c}: the oracle must see split state");
     assert!(m(c, "lost_updates_not_fw2") > 0.0, "{c}: and the updates it loses");
@@ -126,7 +126,7 @@ fn egret_quick_reproduces_figures_3_4_and_table_3_identically_for_any_jobs() {
     // the ones the failure implies, firewall-2's: its flows' state stays on the disconnected
     // device when their traffic fails over (split between firewall-2 and firewall-3), and the
     // packets on the failed link. Nothing else loses a packet, an update or its state.
-    let b = "b-stateful-fw-state-move";
+    let b = "b"; // b-stateful-fw-state-move
     for metric in [
         "lost_updates_not_fw2",
         "state_mismatch_flows_not_fw2",
