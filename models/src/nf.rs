@@ -64,6 +64,10 @@ pub enum StateUpdates {
     /// flow's first packet (`seq` 0) and the teardown its last (flagged `LAST`); the packets in
     /// between only read the state.
     ConnectionEvents,
+    /// A stateless NF (a stateless firewall applying its ACL to each packet on its own): it
+    /// keeps no per-flow state at all, so no packet updates any, and there is nothing a
+    /// migration could move or split.
+    Stateless,
 }
 
 impl StateUpdates {
@@ -73,6 +77,7 @@ impl StateUpdates {
         match self {
             StateUpdates::EveryPacket => true,
             StateUpdates::ConnectionEvents => seq == 0 || last,
+            StateUpdates::Stateless => false,
         }
     }
 
@@ -80,6 +85,7 @@ impl StateUpdates {
         match self {
             StateUpdates::EveryPacket => "every-packet",
             StateUpdates::ConnectionEvents => "connection-events",
+            StateUpdates::Stateless => "stateless",
         }
     }
 }
@@ -639,6 +645,16 @@ impl Nf {
                 }
             }
         }
+        if self.cfg.state_updates == StateUpdates::Stateless {
+            // No per-flow state to create or update: the packet is processed and output.
+            self.stats.processed += 1;
+            if pkt.flags.contains(Flags::DO_NOT_OUTPUT) {
+                self.stats.suppressed += 1;
+            } else {
+                self.out.push_back(NfOutput::Transmit(pkt));
+            }
+            return;
+        }
         let st = self.state.entry(pkt.flow).or_insert_with(|| {
             self.out.push_back(NfOutput::StateCreated { flow: pkt.flow });
             FlowState {
@@ -1108,6 +1124,22 @@ mod tests {
         let st = n.flow_state(FlowId(1)).unwrap();
         assert_eq!(st.packets, 5);
         assert_eq!(st.log.applied.iter().collect::<Vec<_>>(), vec![0, 4]);
+    }
+
+    #[test]
+    fn a_stateless_nf_processes_and_outputs_every_packet_and_keeps_no_state() {
+        let cfg = NfConfig { state_updates: StateUpdates::Stateless, ..NfConfig::default() };
+        let mut n = Nf::new(cfg);
+        for s in 0..3 {
+            let flags = if s == 2 { Flags::LAST } else { Flags::empty() };
+            n.handle_packet(Time::ZERO, pkt(1, s, flags));
+            n.handle_packet(Time::ZERO, pkt(2, s, flags));
+        }
+        let out = settle(&mut n);
+        assert_eq!(out.iter().filter(|o| matches!(o, NfOutput::Transmit(_))).count(), 6);
+        assert!(!out.iter().any(|o| matches!(o, NfOutput::StateCreated { .. })));
+        assert_eq!(n.stats().processed, 6);
+        assert!(n.states().is_empty());
     }
 
     /// HotMiddlebox section 4: with reprocessing, a firewall that clones selectively sends the

@@ -1,8 +1,10 @@
 //! `nftwin reproduce egret --quick` as a user runs it: Figure 3's numbers exactly, Figure 4 in
 //! the twin (after the failure nothing reaches firewall-2, firewall-1 stays drained,
-//! firewall-3 takes the rest; the oracle finds losses only where firewall-2's failure explains
-//! them when firewall-1's flows are moved with their state, and finds the re-hashed flows'
-//! split state otherwise), Table 3 from executed plans, and identical bytes for any `--jobs`.
+//! firewall-3 takes the rest; with stateless firewalls nothing is split and every packet went
+//! where the weights said; with stateful firewalls whose flows move with their state, losses
+//! only where firewall-2's failure explains them; and the oracle does find the re-hashed
+//! flows' split state when stateful firewalls are not moved), Table 3 from executed plans, and
+//! identical bytes for any `--jobs`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -80,7 +82,8 @@ fn egret_quick_reproduces_figures_3_4_and_table_3_identically_for_any_jobs() {
     // Figure 4: before the job about a third each; between the job and the failure nothing at
     // firewall-1; after the base update everything at firewall-3.
     let f4 = table(&dir.join("egret-fig4.csv"));
-    for mode in ["rehash", "state-move"] {
+    let modes = ["a-stateless-fw", "control-stateful-fw-rehash", "b-stateful-fw-state-move"];
+    for mode in modes {
         let share = |fw: u32, t: u32| {
             get(&f4, &format!("{mode}/firewall-{fw}"), &t.to_string(), "traffic_share_pct")
         };
@@ -97,19 +100,43 @@ fn egret_quick_reproduces_figures_3_4_and_table_3_identically_for_any_jobs() {
         }
     }
 
-    // The oracle: with the state moved, no flow that never touched firewall-2 lost an update
-    // or ended split; only firewall-2's failure costs anything. Re-hashing splits the state of
-    // firewall-1's flows that went to firewall-3.
     let o = table(&dir.join("egret-fig4-oracle.csv"));
     let m = |mode: &str, metric: &str| get(&o, "twin", mode, metric);
-    assert_eq!(m("state-move", "lost_updates_not_fw2"), 0.0);
-    assert_eq!(m("state-move", "split_flows_not_fw2_count"), 0.0);
-    assert!(m("state-move", "lost_link_down_pkts") > 0.0, "the failed link drops what it held");
-    assert!(
-        m("rehash", "split_flows_not_fw2_count") > 0.0,
-        "the oracle must see re-hashing split state"
-    );
-    assert!(m("rehash", "lost_updates_not_fw2") > 0.0);
+    // (a) Stateless firewalls behind the stateless load balancer: no state, so nothing to
+    // split or lose; and every packet a firewall processed had a hash that the weights in
+    // force when it crossed the load balancer give to that firewall.
+    let a = "a"; // a-stateless-fw
+    for metric in ["lost_updates", "state_mismatch_flows", "split_flows_count", "misrouted_pkts"] {
+        assert_eq!(m(a, metric), 0.0, "{a}: {metric}");
+    }
+    assert!(m(a, "processed_pkts") > 0.0);
+    // Every packet a firewall processed came back through the audit, but for the ones the
+    // failed link dropped on their way back.
+    let unaudited = m(a, "processed_pkts") - m(a, "audited_pkts");
+    assert!(unaudited >= 0.0 && unaudited <= m(a, "lost_link_down_pkts"), "{a}: {unaudited}");
+    assert_eq!(m(a, "lost_other_pkts"), 0.0, "{a}: only the failed link loses packets");
+    // The control: the same load balancer and entries in front of stateful firewalls. The
+    // oracle must see the re-hashed flows' state split, also for flows that never touched
+    // firewall-2, or its zeros above and below would prove nothing.
+    let c = "control"; // control-stateful-fw-rehash
+    assert_eq!(m(c, "misrouted_pkts"), 0.0, "{c}: the same forwarding as (a)");
+    assert!(m(c, "split_flows_not_fw2_count") > 0.0, "{c}: the oracle must see split state");
+    assert!(m(c, "lost_updates_not_fw2") > 0.0, "{c}: and the updates it loses");
+    // (b) Stateful firewalls, firewall-1's flows moved with their state: the only losses are
+    // the ones the failure implies, firewall-2's: its flows' state stays on the disconnected
+    // device when their traffic fails over (split between firewall-2 and firewall-3), and the
+    // packets on the failed link. Nothing else loses a packet, an update or its state.
+    let b = "b"; // b-stateful-fw-state-move
+    for metric in [
+        "lost_updates_not_fw2",
+        "state_mismatch_flows_not_fw2",
+        "split_flows_not_fw2_count",
+        "lost_other_pkts",
+    ] {
+        assert_eq!(m(b, metric), 0.0, "{b}: {metric}");
+    }
+    assert!(m(b, "lost_link_down_pkts") > 0.0, "{b}: the failed link drops what it held");
+    assert!(m(b, "split_flows_count") > 0.0, "{b}: firewall-2's flows fail over without state");
 
     // Table 3: Egret needs two API calls per job; the MOPs many more operations and state.
     let t3 = table(&dir.join("egret-table3.csv"));

@@ -648,6 +648,43 @@ mod tests {
         assert!(d.mop.operations > 50);
     }
 
+    /// The MME MOP costs what its steps say: `4 + P + 3R` operations (the capacity read, set
+    /// and reset; the UE query; one move per peer; per static route a read, a delete and a
+    /// reinstall) and `2 + R` state variables (the capacity, the UE count, the routes), for P
+    /// peers and R routes per MME. With the paper's pool of 11 (P = 10), its "> 40" and "> 10"
+    /// both hold from R = 9 on.
+    #[test]
+    fn mme_mop_counts_follow_its_steps() {
+        for routes in [2, 6, 8, 9, 12] {
+            for mmes in [3, 11] {
+                let s = Sites { routes_per_mme: routes, mmes, ..Sites::default() };
+                let c = execute(&mut s.devices(), &s.mop_mme()).unwrap();
+                assert_eq!(c.operations, 4 + (mmes - 1) + 3 * routes, "R={routes}, n={mmes}");
+                assert_eq!(c.state_variables, 2 + routes, "R={routes}, n={mmes}");
+                if mmes == 11 {
+                    let papers = c.operations > 40 && c.state_variables > 10;
+                    assert_eq!(papers, routes >= 9, "R={routes}");
+                }
+            }
+        }
+    }
+
+    /// The DNS MOP edits every file of a moved service: per file, the operator reads and
+    /// sets NZ2's record and each receiving zone's (`2 (1 + peers)` operations, `1 + peers`
+    /// state variables).
+    #[test]
+    fn dns_mop_counts_follow_its_steps() {
+        for apns in [1, 4] {
+            let s = Sites { apns_per_service: apns, ..Sites::default() };
+            let dev = s.devices();
+            let c = execute(&mut dev.clone(), &s.mop_dns(&dev)).unwrap();
+            let per_apn: u32 =
+                SERVICES.iter().map(|sv| 1 + dns_peers(sv, s.zones).len() as u32).sum();
+            assert_eq!(c.operations, 2 * apns * per_apn);
+            assert_eq!(c.state_variables, apns * per_apn);
+        }
+    }
+
     #[test]
     fn a_mop_missing_a_note_fails() {
         let s = Sites::default();

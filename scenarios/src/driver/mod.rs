@@ -154,6 +154,11 @@ impl Built {
         self.sim.entity::<NfEntity>(EntityId(node.0)).map(|e| &e.nf)
     }
 
+    /// The switch at `node` (for reproduce targets that read rule counters mid-run or after).
+    pub fn switch(&self, node: NodeIdx) -> Option<&Switch> {
+        self.sim.entity::<SwitchEntity>(EntityId(node.0)).map(|e| &e.switch)
+    }
+
     /// Every sink's flow completion times `(flow, ns)`, in flow order (for figures that need
     /// them per flow, e.g. U-HAUL's mice).
     pub fn flow_fcts_ns(&self, cfg: &ScenarioConfig) -> Vec<(u64, u64)> {

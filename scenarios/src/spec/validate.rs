@@ -53,7 +53,7 @@ const NF_KEYS: &[&str] = &[
     "state_updates",
     "selective_cloning",
 ];
-const STATE_UPDATES: &[&str] = &["every-packet", "connection-events"];
+const STATE_UPDATES: &[&str] = &["every-packet", "connection-events", "stateless"];
 const HARDWARE_KEYS: &[&str] = &["model", "min", "max", "mean"];
 const SOFTWARE_KEYS: &[&str] = &["model", "per_rule"];
 const TIMELINE_ACTIONS: &[&str] =
@@ -663,6 +663,7 @@ fn nf(cx: &mut Cx, n: &NodeSpec) -> NfConfig {
         Some(v) => match v.get_ref().as_str() {
             "every-packet" => StateUpdates::EveryPacket,
             "connection-events" => StateUpdates::ConnectionEvents,
+            "stateless" => StateUpdates::Stateless,
             other => {
                 cx.push(
                     v.span(),
