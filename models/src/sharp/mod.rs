@@ -45,6 +45,9 @@
 //!   ([`HslStats`]): `V` the VNFs' state messages, `R` the packets into `ctrl_buff` and
 //!   `sw_buff` (each in, then released to the NF: 2R; T of them are the `ctrl_buff` ones), `C`
 //!   the control packets (`START_HO`s, `BUFFER_END`s, the test packet).
+//! - When `START_HO` goes out ([`StartHo`]): after the detection phase, for every flow the
+//!   request detected (III-C as written, the default), or per flow from its first packet-in,
+//!   each flow then being a handover of its own whose parent is the request.
 
 pub mod hsl;
 
@@ -722,7 +725,12 @@ impl Protocol for Sharp {
                     return;
                 }
                 if reason == PacketInReason::Duplicate {
-                    // A BUFFER_FOLLOW_UP copy: its original went to VNF_n's sw_buff.
+                    // III-C: "Ctrl instructs IngrSw for a short time to duplicate and flag
+                    // packets (BUFFER_FOLLOW_UP) that are forwarded to VNF_n and to send the
+                    // flagged copy of them also to Ctrl." Its original went to VNF_n's sw_buff,
+                    // so the copy is neither buffered nor sent on: one control-plane message,
+                    // `D`, which IV-A's `2T + C` ("T < R is the subset of the redirected
+                    // packets that is buffered at the controller") leaves out.
                     self.stats.follow_up += 1;
                     return;
                 }

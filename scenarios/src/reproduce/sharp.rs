@@ -13,7 +13,8 @@
 //!   flow), a state chunk of `B` bytes counting as `ceil(B / 1000)` messages of 1000 bytes
 //!   (the twin exports one chunk per flow). The OpenNF move lasts about 70 ms because its
 //!   VNFs take [`OPENNF_EXPORT`] + [`OPENNF_IMPORT`] (ours, to match Fig. 4's 70 ms); SHarP's
-//!   state transfer is given the same 60 ms ([`SHARP_FIG4_TRANSFER`]).
+//!   state transfer is given the same 60 ms ([`SHARP_FIG4_TRANSFER`]). Series `SHarP per-flow
+//!   (sim)`: the same run with [`StartHo::PerFlow`].
 //! - `sharp/fig5`, `sharp/fig6`: vs packet rate with 1000 B and 58 B packets, no state to move
 //!   (Fig. 5b's "no state to be exchanged"): handover duration, maximum packet delay,
 //!   controller buffer, VNF buffer, lost updates, reordered updates.
@@ -255,14 +256,15 @@ fn computed(_quick: bool) -> Computed {
 
 /// Control-plane messages of one run, a state chunk of `state_bytes` counting as
 /// `ceil(state_bytes / 1000)` messages (put and acknowledgement alike).
-fn sim_msgs(pps: f64, state_bytes: u32, opennf: bool, seed: u64) -> f64 {
-    let tb = SharpTestbed {
+fn sim_msgs(pps: f64, state_bytes: u32, opennf: bool, start: StartHo, seed: u64) -> f64 {
+    let mut tb = SharpTestbed {
         pps,
         state_bytes,
         bidirectional: false,
         transfer_delay: if opennf { Dur::ZERO } else { SHARP_FIG4_TRANSFER },
         ..SharpTestbed::default()
     };
+    tb.sharp.start = start;
     let cfg =
         if opennf { opennf_point(&tb, OPENNF_EXPORT, OPENNF_IMPORT) } else { sharp_testbed(&tb) };
     let r = run_once(&cfg, seed);
@@ -277,13 +279,17 @@ fn sim_msgs(pps: f64, state_bytes: u32, opennf: bool, seed: u64) -> f64 {
 
 fn fig4_per_seed(seed: u64) -> SeedValues {
     let mut v = SeedValues::new();
+    let (after, per_flow) = (StartHo::AfterDetection, StartHo::PerFlow);
     for pps in FIG4_RATES {
-        v.insert(format!("a/opennf/{pps}"), sim_msgs(pps, 10_000, true, seed));
-        v.insert(format!("a/sharp/{pps}"), sim_msgs(pps, 10_000, false, seed));
+        v.insert(format!("a/opennf/{pps}"), sim_msgs(pps, 10_000, true, after, seed));
+        v.insert(format!("a/sharp/{pps}"), sim_msgs(pps, 10_000, false, after, seed));
+        v.insert(format!("a/per-flow/{pps}"), sim_msgs(pps, 10_000, false, per_flow, seed));
     }
     for kb in FIG4_STATE_KB {
-        v.insert(format!("b/opennf/{kb}"), sim_msgs(1000.0, kb * 1000, true, seed));
-        v.insert(format!("b/sharp/{kb}"), sim_msgs(1000.0, kb * 1000, false, seed));
+        let bytes = kb * 1000;
+        v.insert(format!("b/opennf/{kb}"), sim_msgs(1000.0, bytes, true, after, seed));
+        v.insert(format!("b/sharp/{kb}"), sim_msgs(1000.0, bytes, false, after, seed));
+        v.insert(format!("b/per-flow/{kb}"), sim_msgs(1000.0, bytes, false, per_flow, seed));
     }
     v
 }
@@ -317,7 +323,9 @@ fn fig4_build(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
         ));
         a.push(row("sharp/fig4a", "SHarP (formula)", "pps", x.clone(), sharp_formula(t, c_sharp)));
         a.push(row("sharp/fig4a", "OpenNF (sim)", "pps", x.clone(), v[&format!("a/opennf/{pps}")]));
-        a.push(row("sharp/fig4a", "SHarP (sim)", "pps", x, v[&format!("a/sharp/{pps}")]));
+        a.push(row("sharp/fig4a", "SHarP (sim)", "pps", x.clone(), v[&format!("a/sharp/{pps}")]));
+        let per_flow = v[&format!("a/per-flow/{pps}")];
+        a.push(row("sharp/fig4a", "SHarP per-flow (sim)", "pps", x, per_flow));
     }
     let mut b = Vec::new();
     for kb in FIG4_STATE_KB {
@@ -344,7 +352,10 @@ fn fig4_build(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
             x.clone(),
             v[&format!("b/opennf/{kb}")],
         ));
-        b.push(row("sharp/fig4b", "SHarP (sim)", "state_kb", x, v[&format!("b/sharp/{kb}")]));
+        let sharp = v[&format!("b/sharp/{kb}")];
+        b.push(row("sharp/fig4b", "SHarP (sim)", "state_kb", x.clone(), sharp));
+        let per_flow = v[&format!("b/per-flow/{kb}")];
+        b.push(row("sharp/fig4b", "SHarP per-flow (sim)", "state_kb", x, per_flow));
     }
     let fig = |id: &str, title: &str, x_label: &str, rows: Vec<TidyRow>| Figure {
         id: id.into(),
