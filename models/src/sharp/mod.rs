@@ -282,7 +282,8 @@ struct Handover {
 }
 
 /// [`StartHo::PerFlow`]: flow handovers are numbered from here (below 0x4000, as the marks
-/// carry 14 bits of a handover's id), so requests must be numbered below it.
+/// carry 14 bits of a handover's id), so requests must be numbered below it. The numbers wrap
+/// after 8192 flow handovers: at most that many may be in progress at once.
 pub const FLOW_HANDOVER_BASE: u32 = 0x2000;
 
 #[derive(Copy, Clone, Debug)]
