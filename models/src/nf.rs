@@ -200,6 +200,9 @@ pub enum NfCtrl {
         peer: NodeId,
         flows: Vec<FiveTuple>,
         lock: Option<ExportLock>,
+        /// Names the transfer in its peer messages: the `id` of the peer's `Accept`, so one
+        /// instance can accept several transfers at once.
+        id: u64,
     },
     /// Hold packets matching `filter` that arrive directly (not `RELEASED` by the controller)
     /// until a marker with id `id` arrives; then process them in arrival order.
@@ -359,6 +362,8 @@ enum ControlOp {
         /// P2P: chunks go to this instance, not the controller.
         peer: Option<NodeId>,
         sent: u64,
+        /// Names the export in its peer messages.
+        id: u64,
     },
     Import {
         xid: Xid,
@@ -366,6 +371,7 @@ enum ControlOp {
     },
     /// P2P: one flow's state from the peer.
     PeerImport {
+        id: u64,
         flow: FlowId,
         state: Box<FlowState>,
     },
@@ -373,6 +379,8 @@ enum ControlOp {
 
 /// P2P: what an accepting instance keeps.
 struct Accepting {
+    /// The transfer's name in the peer's messages.
+    id: u64,
     xid: Xid,
     imported: std::collections::BTreeSet<FlowId>,
     /// The peer's packets of flows whose state is not in yet.
@@ -416,7 +424,9 @@ pub struct Nf {
     holds: Vec<HoldBuf>,
     /// Released held packets, served before the input queue.
     backlog: VecDeque<Packet>,
-    accepting: Option<Accepting>,
+    /// P2P transfers being accepted, one per `Accept` id (OpenNF has one at a time; SHarP's
+    /// per-flow handovers can overlap).
+    accepting: Vec<Accepting>,
     /// U-HAUL's flow monitor (section 3.1), fed by every data packet that arrives.
     fit: FlowInfoTable,
     export_window: Option<Dur>,
@@ -439,7 +449,7 @@ impl Nf {
             locks: Vec::new(),
             holds: Vec::new(),
             backlog: VecDeque::new(),
-            accepting: None,
+            accepting: Vec::new(),
             fit: FlowInfoTable::default(),
             export_window: None,
             up: true,
@@ -689,7 +699,7 @@ impl Nf {
             NfCtrl::Transfer { xid, peer, filter, lock } => {
                 self.start_export(now, xid, filter, Some(lock), Some(peer))
             }
-            NfCtrl::TransferFlows { xid, peer, flows, lock } => {
+            NfCtrl::TransferFlows { xid, peer, flows, lock, id } => {
                 let mut ids: Vec<FlowId> = self
                     .state
                     .iter()
@@ -699,10 +709,12 @@ impl Nf {
                 ids.sort_unstable();
                 // A filter that selects no flow: only the listed flows are locked.
                 let none = Match::hash_range(0, 0);
-                self.push_export(xid, none, ids, lock, Some(peer));
+                self.push_export(xid, none, ids, lock, Some(peer), id);
             }
-            NfCtrl::Accept { xid, .. } => {
-                self.accepting = Some(Accepting {
+            NfCtrl::Accept { xid, id, .. } => {
+                self.accepting.retain(|a| a.id != id);
+                self.accepting.push(Accepting {
+                    id,
                     xid,
                     imported: Default::default(),
                     waiting: Default::default(),
@@ -763,7 +775,7 @@ impl Nf {
             .map(|(f, _)| *f)
             .collect();
         flows.sort_unstable();
-        self.push_export(xid, filter, flows, lock, peer);
+        self.push_export(xid, filter, flows, lock, peer, lock.map_or(0, |l| l.id));
     }
 
     fn push_export(
@@ -773,6 +785,7 @@ impl Nf {
         flows: Vec<FlowId>,
         lock: Option<ExportLock>,
         peer: Option<NodeId>,
+        id: u64,
     ) {
         if let Some(l) = lock {
             let locked = if l.late { Default::default() } else { flows.iter().copied().collect() };
@@ -785,7 +798,8 @@ impl Nf {
                 peer,
             });
         }
-        self.control.push_back(ControlOp::Export { xid, lock, flows, next: 0, peer, sent: 0 });
+        let export = ControlOp::Export { xid, lock, flows, next: 0, peer, sent: 0, id };
+        self.control.push_back(export);
     }
 
     /// Starts the next step of the control thread: the next flow of an export (late locking
@@ -818,9 +832,8 @@ impl Nf {
         }
         let op = self.control.front_mut().expect("invariant: a control op in progress");
         match op {
-            ControlOp::Export { xid, flows, next, peer, sent, lock } => {
-                let xid = *xid;
-                let id = lock.map_or(0, |l| l.id);
+            ControlOp::Export { xid, flows, next, peer, sent, id, .. } => {
+                let (xid, id) = (*xid, *id);
                 if let Some(&flow) = flows.get(*next) {
                     *next += 1;
                     // A flow whose state went away meanwhile (deleted) exports nothing.
@@ -851,12 +864,13 @@ impl Nf {
                 }
             }
             ControlOp::PeerImport { .. } => {
-                let Some(ControlOp::PeerImport { flow, state }) = self.control.pop_front() else {
+                let Some(ControlOp::PeerImport { id, flow, state }) = self.control.pop_front()
+                else {
                     unreachable!("invariant: matched a peer import")
                 };
                 self.stats.flows_imported += 1;
                 self.state.insert(flow, *state);
-                if let Some(a) = &mut self.accepting {
+                if let Some(a) = self.session(id) {
                     a.imported.insert(flow);
                     // The flow's packets that came over the peer link go first.
                     if let Some(w) = a.waiting.remove(&flow) {
@@ -883,8 +897,8 @@ impl Nf {
     /// A message from a peer instance (P2P transfer).
     pub fn handle_peer(&mut self, now: Time, msg: PeerMsg) {
         match msg {
-            PeerMsg::State { flow, state, .. } => {
-                self.control.push_back(ControlOp::PeerImport { flow, state });
+            PeerMsg::State { id, flow, state } => {
+                self.control.push_back(ControlOp::PeerImport { id, flow, state });
                 if self.control_done_at.is_none() {
                     self.start_control(now);
                 }
@@ -900,8 +914,8 @@ impl Nf {
                 self.out.push_back(NfOutput::ToController(ev));
                 self.serve_if_idle(now);
             }
-            PeerMsg::Packet { packet, .. } => {
-                let ready = match &mut self.accepting {
+            PeerMsg::Packet { id, packet } => {
+                let ready = match self.session(id) {
                     Some(a) if !a.complete && !a.imported.contains(&packet.flow) => {
                         a.waiting.entry(packet.flow).or_default().push_back(packet);
                         false
@@ -914,8 +928,8 @@ impl Nf {
                     self.serve_if_idle(now);
                 }
             }
-            PeerMsg::Done { flows, .. } => {
-                if let Some(a) = &mut self.accepting {
+            PeerMsg::Done { id, flows } => {
+                if let Some(a) = self.session(id) {
                     a.expected = Some(flows);
                 }
                 self.check_transfer_done(now);
@@ -932,16 +946,31 @@ impl Nf {
     /// Every state the peer sent is in: release the packets of flows that had none (new during
     /// the move) and tell the controller.
     fn check_transfer_done(&mut self, now: Time) {
-        let Some(a) = &mut self.accepting else { return };
-        if a.complete || a.expected.is_none_or(|n| (a.imported.len() as u64) < n) {
-            return;
+        let mut any = false;
+        for a in &mut self.accepting {
+            if a.complete || a.expected.is_none_or(|n| (a.imported.len() as u64) < n) {
+                continue;
+            }
+            a.complete = true;
+            let (xid, flows) = (a.xid, a.imported.len() as u64);
+            let rest: Vec<Packet> =
+                std::mem::take(&mut a.waiting).into_values().flatten().collect();
+            self.backlog.extend(rest);
+            self.out.push_back(NfOutput::ToController(NfEvent::TransferDone { xid, flows }));
+            any = true;
         }
-        a.complete = true;
-        let (xid, flows) = (a.xid, a.imported.len() as u64);
-        let rest: Vec<Packet> = std::mem::take(&mut a.waiting).into_values().flatten().collect();
-        self.backlog.extend(rest);
-        self.out.push_back(NfOutput::ToController(NfEvent::TransferDone { xid, flows }));
-        self.serve_if_idle(now);
+        if any {
+            self.serve_if_idle(now);
+        }
+    }
+
+    /// The accepted transfer a peer message names; a peer that names none it was told of
+    /// (an id of 0) feeds the latest.
+    fn session(&mut self, id: u64) -> Option<&mut Accepting> {
+        match self.accepting.iter().position(|a| a.id == id) {
+            Some(i) => self.accepting.get_mut(i),
+            None => self.accepting.last_mut(),
+        }
     }
 
     /// The instance fails: everything queued or in service is dropped (returned as outputs).
@@ -1024,6 +1053,37 @@ mod tests {
                 None => return out,
             }
         }
+    }
+
+    /// SHarP's per-flow handovers: two transfers from the same peer at once, each accepted
+    /// under its own id, each answered by its own `TransferDone`.
+    #[test]
+    fn two_accepted_transfers_from_one_peer_complete_each_on_its_own() {
+        let (mut src, mut dst) = (nf(10), nf(10));
+        for f in [1, 2] {
+            src.handle_packet(Time::ZERO, pkt(f, 0, Flags::empty()));
+        }
+        settle(&mut src);
+        let (a, b) = (Xid(1), Xid(2));
+        dst.handle_ctrl(Time::ZERO, NfCtrl::Accept { xid: a, peer: NodeId(1), id: 10 });
+        dst.handle_ctrl(Time::ZERO, NfCtrl::Accept { xid: b, peer: NodeId(1), id: 20 });
+        for (f, id) in [(1, 10), (2, 20)] {
+            let flows = vec![Packet::for_test(f, 0).tuple];
+            let t = NfCtrl::TransferFlows { xid: Xid(9), peer: NodeId(2), flows, lock: None, id };
+            src.handle_ctrl(Time::ZERO, t);
+        }
+        let mut done = Vec::new();
+        for o in settle(&mut src) {
+            if let NfOutput::ToPeer { msg, .. } = o {
+                dst.handle_peer(Time::ZERO, msg);
+                for o in settle(&mut dst) {
+                    if let NfOutput::ToController(NfEvent::TransferDone { xid, flows }) = o {
+                        done.push((xid, flows));
+                    }
+                }
+            }
+        }
+        assert_eq!(done, vec![(a, 1), (b, 1)]);
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! Property: a SHarP handover loses, reorders and duplicates nothing, whatever the packet
 //! rate, the control latency, the state transfer duration, the moment of the request and the
-//! switches' rule-update model (software, or E2's hardware latencies of 1-8 ms per rule); and
+//! switches' rule-update model (software, or E2's hardware latencies of 1-8 ms per rule) and
+//! the moment of `START_HO` (after the detection phase, or per flow); and
 //! its control-plane messages match section IV-A's count.
 
 use base::Dur;
 use proptest::prelude::*;
 use scenarios::driver::run_once;
-use scenarios::reproduce::sharp::{sharp_c, sharp_data_c, sharp_data_formula, sharp_formula};
+use scenarios::reproduce::sharp::{
+    sharp_c, sharp_c_per_flow, sharp_data_c, sharp_data_c_per_flow, sharp_data_formula,
+    sharp_formula,
+};
 use scenarios::testkit::{sharp_testbed, SharpTestbed};
 
 proptest! {
@@ -23,6 +27,7 @@ proptest! {
         bidirectional in any::<bool>(),
         bytes in prop::sample::select(vec![58u32, 1000]),
         hardware in any::<bool>(),
+        per_flow in any::<bool>(),
         seed in 1u64..1000,
     ) {
         let tb = SharpTestbed {
@@ -34,6 +39,10 @@ proptest! {
             handover_at: Dur::from_micros(at_us),
             ..SharpTestbed::default()
         };
+        let mut tb = tb;
+        if per_flow {
+            tb.sharp.start = models::sharp::StartHo::PerFlow;
+        }
         let mut cfg = sharp_testbed(&tb);
         if hardware {
             for n in &mut cfg.nodes {
@@ -54,13 +63,19 @@ proptest! {
         prop_assert!(r.verdict.honoured);
         let m = |k: &str| r.metrics[k];
         let (flows, active) = if bidirectional { (2, 2) } else { (1, 1) };
-        let c = sharp_c(flows, 2, active) as f64;
+        let (c, cd) = if per_flow {
+            (sharp_c_per_flow(flows, 2), sharp_data_c_per_flow(flows))
+        } else {
+            (sharp_c(flows, 2, active), sharp_data_c(flows, 2, active))
+        };
+        let (c, cd) = (c as f64, cd as f64);
         let (t, d) = (m("sharp_ctrl_processed_pkts"), m("sharp_follow_up_pkts"));
+        // D, independently: the switches' packet-ins less the T packets and the test copies.
+        prop_assert_eq!(d, m("switch_packet_ins_pkts") - t - active as f64);
         prop_assert_eq!(m("ctrl_plane_msgs"), sharp_formula(t, c) + d);
         let (v, rr) = (m("sharp_state_msgs"), m("sharp_vnf_buffered_pkts"));
         prop_assert_eq!(m("sharp_vnf_ctrl_buffered_pkts"), t);
         prop_assert_eq!(m("sharp_vnf_released_pkts"), rr);
-        let cd = sharp_data_c(flows, 2, active) as f64;
         prop_assert_eq!(m("sharp_data_ctrl_pkts"), cd);
         prop_assert_eq!(m("data_plane_msgs"), sharp_data_formula(v, rr, cd));
     }

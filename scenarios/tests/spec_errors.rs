@@ -371,3 +371,27 @@ fn the_reference_documents_every_key() {
         }
     }
 }
+
+/// `[protocol] start_ho` (SHarP): the two moments of `START_HO`, and a wrong one named with
+/// its line:col and the valid values.
+#[test]
+fn sharp_start_ho_parses_and_a_wrong_value_is_named() {
+    use models::sharp::StartHo;
+    let base = scenario("between = [\"h1\", \"s1\"]\nrate = \"10Gbps\"", "");
+    for (given, want) in
+        [("after-detection", StartHo::AfterDetection), ("per-flow", StartHo::PerFlow)]
+    {
+        let text = format!("{base}\n[protocol]\nname = \"sharp\"\nstart_ho = \"{given}\"\n");
+        let s = spec::parse_str("t.toml", &text, Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+        match &s.config.protocol {
+            scenarios::config::ProtocolConfig::Sharp(c, _) => assert_eq!(c.start, want),
+            p => panic!("{p:?}"),
+        }
+    }
+    let text = format!("{base}\n[protocol]\nname = \"sharp\"\nstart_ho = \"perflow\"\n");
+    let line = text.lines().position(|l| l.starts_with("start_ho")).unwrap() + 1;
+    let d = one_error(&text);
+    assert_eq!((d.line, d.col), (line, 12), "{d}");
+    assert!(matches!(&d.kind, ErrorKind::UnknownValue { key: "start_ho", .. }), "{d}");
+    assert!(d.help().contains("per-flow"), "{}", d.help());
+}

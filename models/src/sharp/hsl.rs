@@ -289,7 +289,7 @@ impl Hsl {
 
     /// Early or stale calls are no-ops.
     pub fn handle_timeout(&mut self, now: Time) {
-        for h in self.handovers.values_mut() {
+        for (id, h) in self.handovers.iter_mut() {
             if h.transfer_at.is_some_and(|t| t <= now) {
                 h.transfer_at = None;
                 let xid = Xid(self.next_xid);
@@ -300,6 +300,8 @@ impl Hsl {
                     peer: h.peer,
                     flows: h.flows.clone(),
                     lock: None,
+                    // The destination accepts it under the handover's id.
+                    id: id.0 as u64,
                 }));
             }
         }

@@ -45,6 +45,9 @@
 //!   ([`HslStats`]): `V` the VNFs' state messages, `R` the packets into `ctrl_buff` and
 //!   `sw_buff` (each in, then released to the NF: 2R; T of them are the `ctrl_buff` ones), `C`
 //!   the control packets (`START_HO`s, `BUFFER_END`s, the test packet).
+//! - When `START_HO` goes out ([`StartHo`]): after the detection phase, for every flow the
+//!   request detected (III-C as written, the default), or per flow from its first packet-in,
+//!   each flow then being a handover of its own whose parent is the request.
 
 pub mod hsl;
 
@@ -66,6 +69,27 @@ pub use hsl::{Hsl, HslConfig, HslOutput, HslReply, HslReplyKind, HslStats};
 /// priority since no wildcard fields are used anymore" (Open vSwitch's rule, III-C).
 pub const EXACT_PRIORITY: u16 = u16::MAX;
 
+/// When a flow's handover starts, that is when the controller sends `START_HO`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum StartHo {
+    /// Section III-C as written: "When the detection phase is over, Ctrl sends START_HO
+    /// messages to the involved VNFs": one handover for every flow the request detected, after
+    /// the detection entry's idle timeout (the maximum silence).
+    #[default]
+    AfterDetection,
+    /// Each detected flow is handed over on its own from its first packet-in: "the controller
+    /// learns about all flows that are affected by the handover and can generate exact match
+    /// entries for each of these flows to hand them over one by one" (III-C), with detection
+    /// and "handover initialization" both in phase 1 (Fig. 3a) and a maximum delay bounded by
+    /// "the time it takes the controller to notify the VNF about the handover and the VNFs to
+    /// synchronize the state" (IV-B, Fig. 5b), which has no maximum silence in it. The
+    /// authors' prototype does this (it starts a flow's handover on its first packet-in). Every
+    /// other step is III-C's: the exact entry sends the flow to Ctrl until both ACKs are in. A
+    /// flow's exact entry is removed only once the request's detection phase is over, or its
+    /// packets would meet the detection entry again as a new flow.
+    PerFlow,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct SharpConfig {
     /// The request priority `r` of requests not listed in `priorities`.
@@ -75,6 +99,8 @@ pub struct SharpConfig {
     /// The detection entry's idle timeout: "The detection phase stays active until a maximum
     /// silence time, which is set as the idle timeout of the detection entry".
     pub max_silence: Dur,
+    /// When `START_HO` goes out.
+    pub start: StartHo,
 }
 
 impl Default for SharpConfig {
@@ -87,6 +113,7 @@ impl Default for SharpConfig {
             priority: 100,
             priorities: BTreeMap::new(),
             max_silence: Dur::from_millis(15),
+            start: StartHo::AfterDetection,
         }
     }
 }
@@ -245,7 +272,19 @@ struct Handover {
     sides: Vec<Side>,
     phase: Phase,
     acks: u8,
+    /// [`StartHo::PerFlow`]: the request a flow's handover belongs to (`None` for a request).
+    parent: Option<MoveId>,
+    /// [`StartHo::PerFlow`]: a request's flow handovers, in detection order.
+    children: Vec<MoveId>,
+    /// [`StartHo::PerFlow`]: the destination released this flow while its request was still
+    /// detecting; its cleanup waits for the detection phase to end.
+    released: bool,
 }
+
+/// [`StartHo::PerFlow`]: flow handovers are numbered from here (below 0x4000, as the marks
+/// carry 14 bits of a handover's id), so requests must be numbered below it. The numbers wrap
+/// after 8192 flow handovers: at most that many may be in progress at once.
+pub const FLOW_HANDOVER_BASE: u32 = 0x2000;
 
 #[derive(Copy, Clone, Debug)]
 enum Pending {
@@ -261,6 +300,7 @@ pub struct Sharp {
     pending: BTreeMap<Xid, Pending>,
     next_xid: u64,
     next_cookie: u64,
+    next_child: u32,
     stats: SharpStats,
 }
 
@@ -276,6 +316,7 @@ impl Sharp {
             pending: BTreeMap::new(),
             next_xid: 1,
             next_cookie: 0x5a5a_0000_0000_0000,
+            next_child: 0,
             stats: SharpStats::default(),
         }
     }
@@ -424,7 +465,7 @@ impl Sharp {
     fn cleanup(&mut self, id: MoveId, io: &mut Io<'_>) {
         let Some(h) = self.handovers.get_mut(&id) else { return };
         h.phase = Phase::Cleanup;
-        io.log(MoveLog::StateMoved { id });
+        io.log(MoveLog::StateMoved { id: h.parent.unwrap_or(id) });
         let mut batches = Vec::new();
         for (si, side) in h.sides.iter_mut().enumerate() {
             if side.exact.is_empty() {
@@ -446,9 +487,84 @@ impl Sharp {
         let Some(h) = self.handovers.get_mut(&id) else { return };
         if h.phase == Phase::Cleanup && h.sides.iter().all(|s| s.state == SideState::Clean) {
             h.phase = Phase::Done;
-            self.stats.handovers_finished += 1;
-            io.log(MoveLog::Finished { id });
+            match h.parent {
+                Some(parent) => self.try_finish_request(parent, io),
+                None => {
+                    self.stats.handovers_finished += 1;
+                    io.log(MoveLog::Finished { id });
+                }
+            }
         }
+    }
+
+    /// [`StartHo::PerFlow`]: a request is over once its detection phase is and every flow
+    /// handed over has been cleaned up.
+    fn try_finish_request(&mut self, id: MoveId, io: &mut Io<'_>) {
+        let Some(h) = self.handovers.get(&id) else { return };
+        let done = |c: &MoveId| self.handovers.get(c).is_none_or(|c| c.phase == Phase::Done);
+        if h.phase != Phase::Handover || !h.children.iter().all(done) {
+            return;
+        }
+        if h.children.is_empty() {
+            io.log(MoveLog::StateMoved { id });
+        }
+        self.handovers.get_mut(&id).expect("invariant: present").phase = Phase::Done;
+        self.stats.handovers_finished += 1;
+        io.log(MoveLog::Finished { id });
+    }
+
+    /// [`StartHo::PerFlow`]: the request's detection entries are gone; the flows released
+    /// meanwhile can drop their handover entries now.
+    fn detection_over(&mut self, id: MoveId, io: &mut Io<'_>) {
+        let Some(h) = self.handovers.get_mut(&id) else { return };
+        h.phase = Phase::Handover;
+        let children = h.children.clone();
+        let waiting: Vec<MoveId> = children
+            .into_iter()
+            .filter(|c| {
+                self.handovers.get(c).is_some_and(|c| c.released && c.phase == Phase::Handover)
+            })
+            .collect();
+        for c in waiting {
+            self.cleanup(c, io);
+        }
+        self.try_finish_request(id, io);
+    }
+
+    /// [`StartHo::PerFlow`]: a flow of request `parent` detected on side `si`, its exact entry
+    /// `cookie` just sent: its own handover, which starts at once.
+    fn start_flow(
+        &mut self,
+        parent: MoveId,
+        si: usize,
+        flow: FiveTuple,
+        cookie: Cookie,
+        io: &mut Io<'_>,
+    ) -> MoveId {
+        let id = MoveId(FLOW_HANDOVER_BASE + self.next_child % FLOW_HANDOVER_BASE);
+        self.next_child += 1;
+        let p = self.handovers.get_mut(&parent).expect("invariant: the request exists");
+        p.children.push(id);
+        let side = Side {
+            req: p.sides[si].req.clone(),
+            detection: Vec::new(),
+            exact: vec![(flow, cookie)],
+            state: SideState::Buffering,
+        };
+        let mut h = Handover {
+            r: p.r,
+            src: p.src,
+            dst: p.dst,
+            sides: vec![side],
+            phase: Phase::Init,
+            acks: 0,
+            parent: Some(parent),
+            children: Vec::new(),
+            released: false,
+        };
+        Self::start_ho(id, &mut h, io);
+        self.handovers.insert(id, h);
+        id
     }
 
     /// The handover and side a data packet-in belongs to: the one with an exact entry for its
@@ -476,7 +592,7 @@ impl Sharp {
     }
 
     fn on_data_packet_in(&mut self, from: NodeId, in_port: PortId, p: Packet, io: &mut Io<'_>) {
-        let Some((id, si)) = self.owner(from, in_port, &p) else {
+        let Some((mut id, mut si)) = self.owner(from, in_port, &p) else {
             self.stats.unexpected += 1;
             io.drop_packet(p, LossCause::Protocol);
             return;
@@ -491,9 +607,11 @@ impl Sharp {
             // packets of this particular flow to Ctrl".
             let cookie = self.cookie();
             let xid = self.xid(Pending::Install);
+            let per_flow = self.cfg.start == StartHo::PerFlow;
             let h = self.handovers.get_mut(&id).expect("invariant: owner exists");
-            let side = &mut h.sides[si];
-            side.exact.push((p.tuple, cookie));
+            if !per_flow {
+                h.sides[si].exact.push((p.tuple, cookie));
+            }
             self.stats.exact_entries += 1;
             let rule = Rule {
                 cookie,
@@ -504,6 +622,10 @@ impl Sharp {
                 idle_timeout: None,
             };
             io.to_switch(from, SwitchCtrl::FlowMods { xid, mods: vec![FlowMod::Add(rule)] });
+            if per_flow {
+                id = self.start_flow(id, si, p.tuple, cookie, io);
+                si = 0;
+            }
         }
         let h = self.handovers.get_mut(&id).expect("invariant: owner exists");
         let side = &h.sides[si];
@@ -548,6 +670,11 @@ impl Protocol for Sharp {
     fn on_move(&mut self, req: MoveRequest, io: &mut Io<'_>) {
         let id = req.id;
         let r = self.cfg.r(id);
+        if self.cfg.start == StartHo::PerFlow && id.0 >= FLOW_HANDOVER_BASE {
+            let reason = format!("request {} is numbered above the flow handovers' range", id.0);
+            io.log(MoveLog::Failed { id, reason });
+            return;
+        }
         match self.handovers.get(&id).map(|h| h.phase) {
             // The same request on another switch: the symmetric side of a bidirectional flow.
             Some(Phase::Detection) => {
@@ -559,8 +686,17 @@ impl Protocol for Sharp {
                 io.log(MoveLog::Started { id });
                 let (src, dst) = (req.src, req.dst);
                 let side = self.add_side(r, req, io);
-                let h =
-                    Handover { r, src, dst, sides: vec![side], phase: Phase::Detection, acks: 0 };
+                let h = Handover {
+                    r,
+                    src,
+                    dst,
+                    sides: vec![side],
+                    phase: Phase::Detection,
+                    acks: 0,
+                    parent: None,
+                    children: Vec::new(),
+                    released: false,
+                };
                 self.handovers.insert(id, h);
             }
         }
@@ -590,7 +726,12 @@ impl Protocol for Sharp {
                     return;
                 }
                 if reason == PacketInReason::Duplicate {
-                    // A BUFFER_FOLLOW_UP copy: its original went to VNF_n's sw_buff.
+                    // III-C: "Ctrl instructs IngrSw for a short time to duplicate and flag
+                    // packets (BUFFER_FOLLOW_UP) that are forwarded to VNF_n and to send the
+                    // flagged copy of them also to Ctrl." Its original went to VNF_n's sw_buff,
+                    // so the copy is neither buffered nor sent on: one control-plane message,
+                    // `D`, which IV-A's `2T + C` ("T < R is the subset of the redirected
+                    // packets that is buffered at the controller") leaves out.
                     self.stats.follow_up += 1;
                     return;
                 }
@@ -611,7 +752,10 @@ impl Protocol for Sharp {
                 // "Flows that have not been detected during this time are treated as new
                 // flows"; once every side's detection entry is gone, the handover starts.
                 if h.sides.iter().all(|s| s.detection.is_empty()) {
-                    Self::start_ho(id, h, io);
+                    match self.cfg.start {
+                        StartHo::AfterDetection => Self::start_ho(id, h, io),
+                        StartHo::PerFlow => self.detection_over(id, io),
+                    }
                 }
             }
             SwitchEvent::FlowModsDone { xid } => match self.pending.remove(&xid) {
@@ -650,6 +794,7 @@ impl Protocol for Sharp {
                     _ => None,
                 };
                 if let Some(id) = id {
+                    let id = self.handovers.get(&id).and_then(|h| h.parent).unwrap_or(id);
                     let reason = format!("rule {cookie:?} refused: {error:?}");
                     io.log(MoveLog::Failed { id, reason });
                 }
@@ -679,7 +824,12 @@ impl Protocol for Sharp {
             // buffered packets and the state management mechanism at the VNFs indicates that
             // all state has been moved."
             HslReplyKind::Released if h.phase == Phase::Handover && from == h.dst => {
-                self.cleanup(id, io)
+                let detecting = h.parent.and_then(|p| self.handovers.get(&p)).map(|p| p.phase);
+                if detecting == Some(Phase::Detection) {
+                    self.handovers.get_mut(&id).expect("invariant: present").released = true;
+                } else {
+                    self.cleanup(id, io)
+                }
             }
             _ => self.stats.unexpected += 1,
         }

@@ -204,3 +204,74 @@ fn coexisting_requests_take_their_own_priorities_and_the_higher_one_detects() {
     assert_eq!(c.buffer().group_len(group(MoveId(1), 0)), 1);
     assert_eq!(c.buffer().group_len(group(MoveId(0), 0)), 0);
 }
+
+fn ctrl_packets(out: &[SwitchCtrl]) -> Vec<CtrlPacket> {
+    out.iter()
+        .filter_map(|m| match m {
+            SwitchCtrl::PacketOut { packet, .. } => CtrlPacket::decode(packet),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `StartHo::PerFlow`: a flow's first packet-in starts its own handover (`START_HO` to both
+/// VNFs at once); as written (`AfterDetection`), nothing starts before the detection phase
+/// ends. The flow's exact entry is deleted only after the detection phase, even when the
+/// destination released it before.
+#[test]
+fn per_flow_start_hands_a_flow_over_from_its_first_packet_in() {
+    for start in [StartHo::AfterDetection, StartHo::PerFlow] {
+        let cfg = SharpConfig { start, ..SharpConfig::default() };
+        let mut c = Controller::new(
+            ControllerConfig { per_msg: Dur::ZERO, buffer_capacity: 100 },
+            Box::new(Sharp::new(cfg)),
+        );
+        c.handle(Time::ZERO, ControllerInput::Move(req(0)));
+        let out = switch_msgs(&settle(&mut c, Time::ZERO));
+        let SwitchCtrl::FlowMods { mods, .. } = &out[0] else { panic!("{out:?}") };
+        let FlowMod::Add(detection) = &mods[0] else { panic!("{mods:?}") };
+        let detection = detection.cookie;
+        let event = SwitchEvent::PacketIn {
+            in_port: PortId(0),
+            packet: pkt(1, 0),
+            reason: PacketInReason::Action,
+        };
+        c.handle(Time::ZERO, ControllerInput::Switch { from: NodeId(1), event });
+        let out = switch_msgs(&settle(&mut c, Time::ZERO));
+        let starts = ctrl_packets(&out);
+        let flow = MoveId(FLOW_HANDOVER_BASE);
+        if start == StartHo::AfterDetection {
+            assert!(starts.is_empty(), "{starts:?}");
+            assert_eq!(c.buffer().group_len(group(MoveId(0), 0)), 1);
+            continue;
+        }
+        assert_eq!(starts.len(), 2, "START_HO to both VNFs: {out:?}");
+        assert!(starts.iter().all(|s| s.kind == CtrlKind::StartHo && s.id == flow && s.flows == 1));
+        assert_eq!(c.buffer().group_len(group(flow, 0)), 1);
+        // Both ACKs: phase 2 releases the buffer marked and redirects the exact entry.
+        for from in [NodeId(2), NodeId(3)] {
+            let event = NfEvent::Hsl(HslReply { id: flow.0, kind: HslReplyKind::Ack });
+            c.handle(Time::ZERO, ControllerInput::Nf { from, event });
+        }
+        let out = switch_msgs(&settle(&mut c, Time::ZERO));
+        assert!(out.iter().any(|m| matches!(m, SwitchCtrl::PacketOut { packet, .. }
+            if packet.tag == ctrl_mark(flow))));
+        assert_eq!(c.buffer().len(), 0);
+        // Released while the request still detects: no deletion yet.
+        let released = NfEvent::Hsl(HslReply { id: flow.0, kind: HslReplyKind::Released });
+        c.handle(Time::ZERO, ControllerInput::Nf { from: NodeId(3), event: released });
+        let deletes = |out: &[SwitchCtrl]| {
+            out.iter()
+                .filter(|m| {
+                    matches!(m, SwitchCtrl::FlowMods { mods, .. }
+                    if mods.iter().any(|m| matches!(m, FlowMod::Delete { .. })))
+                })
+                .count()
+        };
+        assert_eq!(deletes(&switch_msgs(&settle(&mut c, Time::ZERO))), 0);
+        let event = SwitchEvent::FlowRemoved { cookie: detection, packets: 1, bytes: 0 };
+        c.handle(Time::ZERO, ControllerInput::Switch { from: NodeId(1), event });
+        assert_eq!(deletes(&switch_msgs(&settle(&mut c, Time::ZERO))), 1);
+        assert_eq!(c.protocol().counters()[2], ("protocol_unexpected", 0.0));
+    }
+}

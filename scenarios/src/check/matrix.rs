@@ -162,6 +162,19 @@ pub fn variants() -> Vec<Variant> {
             faults: &[Fault::None, Fault::ControlDelay],
             ..onf("sharp", OpenNfConfig::opennf(LossFree))
         },
+        Variant {
+            name: "sharp-per-flow",
+            protocol: ProtocolConfig::Sharp(
+                models::sharp::SharpConfig {
+                    start: models::sharp::StartHo::PerFlow,
+                    ..models::sharp::SharpConfig::default()
+                },
+                models::sharp::HslConfig { transfer_delay: Dur::from_millis(50) },
+            ),
+            testbed: Testbed::Sharp,
+            faults: &[Fault::None, Fault::ControlDelay],
+            ..onf("sharp-per-flow", OpenNfConfig::opennf(LossFree))
+        },
     ]
 }
 

@@ -13,13 +13,18 @@
 //!   flow), a state chunk of `B` bytes counting as `ceil(B / 1000)` messages of 1000 bytes
 //!   (the twin exports one chunk per flow). The OpenNF move lasts about 70 ms because its
 //!   VNFs take [`OPENNF_EXPORT`] + [`OPENNF_IMPORT`] (ours, to match Fig. 4's 70 ms); SHarP's
-//!   state transfer is given the same 60 ms ([`SHARP_FIG4_TRANSFER`]).
+//!   state transfer is given the same 60 ms ([`SHARP_FIG4_TRANSFER`]). Series `SHarP per-flow
+//!   (sim)`: the same run with [`StartHo::PerFlow`].
 //! - `sharp/fig5`, `sharp/fig6`: vs packet rate with 1000 B and 58 B packets, no state to move
 //!   (Fig. 5b's "no state to be exchanged"): handover duration, maximum packet delay,
 //!   controller buffer, VNF buffer, lost updates, reordered updates.
 //! - `sharp/fig7`, `sharp/fig8`: vs state transfer duration 100..1000 ms at 1000 pps, 1000 B and
 //!   58 B packets; the same six metrics. Series `OpenNF` on Fig. 7 (one direction, its VNFs'
 //!   export taking the transfer duration) shows the controller buffer SHarP avoids.
+//! - Figures 5-8 have two SHarP series ([`SERIES`]): `SHarP`, section III-C's order
+//!   (`START_HO` once the detection phase is over, [`StartHo::AfterDetection`], the default),
+//!   and `SHarP per-flow`, each flow handed over from its first packet-in
+//!   ([`StartHo::PerFlow`], what Fig. 5b's discussion and the authors' prototype describe).
 //!
 //! One seed per point: the testbed has no random element (software switches, no loss), so more
 //! seeds would give the same numbers; the paper's 100 repetitions average testbed noise we do
@@ -29,6 +34,7 @@ use base::Dur;
 use models::nf::NfConfig;
 use models::opennf::OpenNfConfig;
 use models::oracle::Guarantee;
+use models::sharp::StartHo;
 
 use super::{Computed, Figure, FigureSpec, PlotKind, Point, SeedValues, Target};
 use crate::config::{NodeKind, ScenarioConfig};
@@ -68,6 +74,22 @@ pub const OPENNF_C: u64 = 12;
 /// release (3).
 pub fn sharp_c(flows: u64, sides: u64, active: u64) -> u64 {
     5 * sides + 5 * active + 5 * flows + 2 * flows.max(1) + 3
+}
+
+/// SHarP's constant messages `C` with [`StartHo::PerFlow`], for `flows` detected flows on
+/// `sides` switches: per side the detection and forwarding entries (2), their done and the
+/// detection entry's removal (4 S); per flow, which is a handover of its own, its exact entry
+/// and done, `START_HO` to each VNF, two ACKs, the redirect and its done, the test packet out
+/// and its copy in, `BUFFER_END`, the end of `BUFFER_FOLLOW_UP` and its done, the release,
+/// the deletion and its done (16 F).
+pub fn sharp_c_per_flow(flows: u64, sides: u64) -> u64 {
+    4 * sides + 16 * flows
+}
+
+/// SHarP's constant data-plane messages `C` with [`StartHo::PerFlow`]: per flow, `START_HO` to
+/// each VNF, its `BUFFER_END` and its test packet (4 F).
+pub fn sharp_data_c_per_flow(flows: u64) -> u64 {
+    4 * flows
 }
 
 /// SHarP's constant data-plane messages `C` for `flows` detected flows on `sides` switches,
@@ -137,20 +159,30 @@ fn opennf_point(tb: &SharpTestbed, export: Dur, import: Dur) -> ScenarioConfig {
     cfg
 }
 
+/// The series of Figures 5-8: SHarP as section III-C orders it (`START_HO` after the detection
+/// phase), and SHarP starting each flow's handover on its first packet-in.
+pub const SERIES: [(&str, StartHo); 2] =
+    [("SHarP", StartHo::AfterDetection), ("SHarP per-flow", StartHo::PerFlow)];
+
+fn with_start(tb: SharpTestbed, start: StartHo) -> SharpTestbed {
+    let mut tb = tb;
+    tb.sharp.start = start;
+    tb
+}
+
 fn vs_rate(id: &str, bytes: u32, quick: bool) -> FigureSpec {
-    let points = rates(quick)
-        .into_iter()
-        .map(|pps| Point {
-            series: "SHarP".into(),
-            x: format!("{pps}"),
-            config: sharp_testbed(&SharpTestbed {
-                pps,
-                packet_bytes: bytes,
-                state_bytes: 0,
-                ..SharpTestbed::default()
-            }),
-        })
-        .collect();
+    let mut points = Vec::new();
+    for pps in rates(quick) {
+        for (series, start) in SERIES {
+            let tb =
+                SharpTestbed { pps, packet_bytes: bytes, state_bytes: 0, ..Default::default() };
+            points.push(Point {
+                series: series.into(),
+                x: format!("{pps}"),
+                config: sharp_testbed(&with_start(tb, start)),
+            });
+        }
+    }
     FigureSpec {
         id: id.into(),
         title: format!("SHarP vs packet rate, {bytes} B packets, no state to move"),
@@ -168,11 +200,13 @@ fn vs_duration(id: &str, bytes: u32, with_opennf: bool, quick: bool) -> FigureSp
     for ms in durations_ms(quick) {
         let d = Dur::from_millis(ms);
         let tb = SharpTestbed { packet_bytes: bytes, transfer_delay: d, ..SharpTestbed::default() };
-        points.push(Point {
-            series: "SHarP".into(),
-            x: ms.to_string(),
-            config: sharp_testbed(&tb),
-        });
+        for (series, start) in SERIES {
+            points.push(Point {
+                series: series.into(),
+                x: ms.to_string(),
+                config: sharp_testbed(&with_start(tb.clone(), start)),
+            });
+        }
         if with_opennf {
             let tb = SharpTestbed { transfer_delay: Dur::ZERO, tail: d + tb.tail, ..tb };
             points.push(Point {
@@ -222,14 +256,15 @@ fn computed(_quick: bool) -> Computed {
 
 /// Control-plane messages of one run, a state chunk of `state_bytes` counting as
 /// `ceil(state_bytes / 1000)` messages (put and acknowledgement alike).
-fn sim_msgs(pps: f64, state_bytes: u32, opennf: bool, seed: u64) -> f64 {
-    let tb = SharpTestbed {
+fn sim_msgs(pps: f64, state_bytes: u32, opennf: bool, start: StartHo, seed: u64) -> f64 {
+    let mut tb = SharpTestbed {
         pps,
         state_bytes,
         bidirectional: false,
         transfer_delay: if opennf { Dur::ZERO } else { SHARP_FIG4_TRANSFER },
         ..SharpTestbed::default()
     };
+    tb.sharp.start = start;
     let cfg =
         if opennf { opennf_point(&tb, OPENNF_EXPORT, OPENNF_IMPORT) } else { sharp_testbed(&tb) };
     let r = run_once(&cfg, seed);
@@ -244,13 +279,17 @@ fn sim_msgs(pps: f64, state_bytes: u32, opennf: bool, seed: u64) -> f64 {
 
 fn fig4_per_seed(seed: u64) -> SeedValues {
     let mut v = SeedValues::new();
+    let (after, per_flow) = (StartHo::AfterDetection, StartHo::PerFlow);
     for pps in FIG4_RATES {
-        v.insert(format!("a/opennf/{pps}"), sim_msgs(pps, 10_000, true, seed));
-        v.insert(format!("a/sharp/{pps}"), sim_msgs(pps, 10_000, false, seed));
+        v.insert(format!("a/opennf/{pps}"), sim_msgs(pps, 10_000, true, after, seed));
+        v.insert(format!("a/sharp/{pps}"), sim_msgs(pps, 10_000, false, after, seed));
+        v.insert(format!("a/per-flow/{pps}"), sim_msgs(pps, 10_000, false, per_flow, seed));
     }
     for kb in FIG4_STATE_KB {
-        v.insert(format!("b/opennf/{kb}"), sim_msgs(1000.0, kb * 1000, true, seed));
-        v.insert(format!("b/sharp/{kb}"), sim_msgs(1000.0, kb * 1000, false, seed));
+        let bytes = kb * 1000;
+        v.insert(format!("b/opennf/{kb}"), sim_msgs(1000.0, bytes, true, after, seed));
+        v.insert(format!("b/sharp/{kb}"), sim_msgs(1000.0, bytes, false, after, seed));
+        v.insert(format!("b/per-flow/{kb}"), sim_msgs(1000.0, bytes, false, per_flow, seed));
     }
     v
 }
@@ -284,7 +323,9 @@ fn fig4_build(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
         ));
         a.push(row("sharp/fig4a", "SHarP (formula)", "pps", x.clone(), sharp_formula(t, c_sharp)));
         a.push(row("sharp/fig4a", "OpenNF (sim)", "pps", x.clone(), v[&format!("a/opennf/{pps}")]));
-        a.push(row("sharp/fig4a", "SHarP (sim)", "pps", x, v[&format!("a/sharp/{pps}")]));
+        a.push(row("sharp/fig4a", "SHarP (sim)", "pps", x.clone(), v[&format!("a/sharp/{pps}")]));
+        let per_flow = v[&format!("a/per-flow/{pps}")];
+        a.push(row("sharp/fig4a", "SHarP per-flow (sim)", "pps", x, per_flow));
     }
     let mut b = Vec::new();
     for kb in FIG4_STATE_KB {
@@ -311,7 +352,10 @@ fn fig4_build(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
             x.clone(),
             v[&format!("b/opennf/{kb}")],
         ));
-        b.push(row("sharp/fig4b", "SHarP (sim)", "state_kb", x, v[&format!("b/sharp/{kb}")]));
+        let sharp = v[&format!("b/sharp/{kb}")];
+        b.push(row("sharp/fig4b", "SHarP (sim)", "state_kb", x.clone(), sharp));
+        let per_flow = v[&format!("b/per-flow/{kb}")];
+        b.push(row("sharp/fig4b", "SHarP per-flow (sim)", "state_kb", x, per_flow));
     }
     let fig = |id: &str, title: &str, x_label: &str, rows: Vec<TidyRow>| Figure {
         id: id.into(),

@@ -143,6 +143,7 @@ pub struct ProtocolSpec {
     pub p2p: Option<S<bool>>,
     pub max_silence: Option<S<Quantity>>,
     pub transfer_delay: Option<S<Quantity>>,
+    pub start_ho: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

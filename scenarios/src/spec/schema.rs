@@ -214,6 +214,7 @@ table!(
         ("p2p", "p2p = true"),
         ("max_silence", r#"max_silence = "15ms""#),
         ("transfer_delay", r#"transfer_delay = "100ms""#),
+        ("start_ho", r#"start_ho = "per-flow""#),
     ],
     []
 );

@@ -1189,6 +1189,23 @@ fn protocol(cx: &mut Cx, spec: &ScenarioSpec) -> ProtocolConfig {
                 d.max_silence,
                 r#"max_silence = "15ms""#,
             );
+            if let Some(v) = p.and_then(|p| p.start_ho.as_ref()) {
+                c.start = match v.get_ref().as_str() {
+                    "after-detection" => models::sharp::StartHo::AfterDetection,
+                    "per-flow" => models::sharp::StartHo::PerFlow,
+                    other => {
+                        cx.push(
+                            v.span(),
+                            ErrorKind::UnknownValue {
+                                key: "start_ho",
+                                given: other.into(),
+                                valid: &["after-detection", "per-flow"],
+                            },
+                        );
+                        d.start
+                    }
+                };
+            }
             let transfer_delay =
                 cx.dur("transfer_delay", &p.and_then(|p| p.transfer_delay.clone()), Dur::ZERO);
             ProtocolConfig::Sharp(c, models::sharp::HslConfig { transfer_delay })
