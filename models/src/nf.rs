@@ -48,6 +48,10 @@ pub struct NfConfig {
     /// selectively clone packets to reduce buffer demands, and lighten the reprocessing load at
     /// dstInst"). Off: every packet of a moving flow is cloned, as the paper's IDS does.
     pub selective_cloning: bool,
+    /// U-HAUL's flow information table: "Every 100ms, an eviction pointer goes through the FIT
+    /// to evict entries whose timestamps are not within the last time window ... We have tried
+    /// 20ms, 50ms, 100ms as time window values" (section 3.1). Default: the paper's 100 ms.
+    pub fit_window: Dur,
 }
 
 /// Which packets update a flow's state (HotMiddlebox section 4: "Some NFs routinely update
@@ -102,6 +106,7 @@ impl Default for NfConfig {
             import_per_flow: Dur::from_micros(5),
             state_updates: StateUpdates::EveryPacket,
             selective_cloning: false,
+            fit_window: crate::uhaul::DEFAULT_WINDOW,
         }
     }
 }
@@ -437,6 +442,7 @@ pub struct Nf {
 
 impl Nf {
     pub fn new(cfg: NfConfig) -> Nf {
+        let fit_window = cfg.fit_window;
         Nf {
             cfg,
             queue: VecDeque::new(),
@@ -450,7 +456,7 @@ impl Nf {
             holds: Vec::new(),
             backlog: VecDeque::new(),
             accepting: Vec::new(),
-            fit: FlowInfoTable::default(),
+            fit: FlowInfoTable::new(fit_window),
             export_window: None,
             up: true,
             out: VecDeque::new(),

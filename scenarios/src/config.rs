@@ -125,6 +125,20 @@ pub struct WorkloadConfig {
     pub mtu: u32,
     /// Each flow's open-loop pacing rate (default: the rate of the source's link).
     pub flow_rate: Bps,
+    /// How the source spaces the packets of its flows.
+    pub pacing: SourcePacing,
+}
+
+/// How a source spaces its flows' packets (`docs/workloads.md`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum SourcePacing {
+    /// Every flow at its own `flow_rate`, whatever the others do (`workloads::Packetizer`).
+    #[default]
+    OpenLoop,
+    /// The source's flows share its link round robin, with an optional slow start
+    /// (`workloads::FairShare`; `flow_rate` is not used). Every workload of the source must
+    /// use the same.
+    FairShare { slow_start: Option<workloads::SlowStart> },
 }
 
 #[derive(Clone, Debug)]

@@ -57,6 +57,7 @@ fn websearch(source: u32, load: f64, flow_rate: Bps) -> WorkloadConfig {
         },
         mtu: 1500,
         flow_rate,
+        pacing: Default::default(),
     }
 }
 
@@ -202,6 +203,7 @@ pub fn opennf_flows(
         flows: FlowSource::Trace { path: "opennf-flows (built in code)".into(), flows: trace },
         mtu: MTU,
         flow_rate: Bps((per_flow_pps * MTU as f64 * 8.0).round() as u64),
+        pacing: Default::default(),
     }];
     cfg.protocol = ProtocolConfig::OpenNf(protocol);
     cfg
@@ -310,6 +312,7 @@ pub fn sharp_testbed(p: &SharpTestbed) -> ScenarioConfig {
         },
         mtu: p.packet_bytes,
         flow_rate: rate,
+        pacing: Default::default(),
     };
     let mut workloads = vec![flow(1, [10, 0, 0, 1], [10, 0, 0, 2])];
     if p.bidirectional {

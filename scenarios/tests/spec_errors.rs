@@ -395,3 +395,36 @@ fn sharp_start_ho_parses_and_a_wrong_value_is_named() {
     assert!(matches!(&d.kind, ErrorKind::UnknownValue { key: "start_ho", .. }), "{d}");
     assert!(d.help().contains("per-flow"), "{}", d.help());
 }
+
+#[test]
+fn pacing_fair_share_with_slow_start_and_its_mistakes() {
+    use scenarios::config::SourcePacing;
+    let link = "between = [\"h1\", \"s1\"]\nrate = \"10Gbps\"";
+    let w = |keys: &str| {
+        scenario(
+            link,
+            &format!(
+                "\n[[workloads]]\nsource = \"h1\"\ndist = \"websearch\"\nload = 0.5\n{keys}\n"
+            ),
+        )
+    };
+    let parse = |text: &str| {
+        spec::parse_str("t.toml", text, Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(parse(&w("")).config.workloads[0].pacing, SourcePacing::OpenLoop);
+    let s = parse(&w("pacing = \"fair-share\"\nslow_start_rtt = \"100us\"\ninitial_window = 4"));
+    let expect = workloads::SlowStart { rtt: Dur::from_micros(100), initial_window: 4 };
+    assert_eq!(s.config.workloads[0].pacing, SourcePacing::FairShare { slow_start: Some(expect) });
+    let s = parse(&w("pacing = \"fair-share\""));
+    assert_eq!(s.config.workloads[0].pacing, SourcePacing::FairShare { slow_start: None });
+    // Line 36 is the first key after `load`, the value starts at column 10.
+    let d = one_error(&w("pacing = \"tcp\""));
+    assert_eq!((d.line, d.col), (36, 10), "{d}");
+    assert!(matches!(&d.kind, ErrorKind::UnknownValue { key: "pacing", .. }), "{d}");
+    let d = one_error(&w("pacing = \"fair-share\"\nflow_rate = \"1Gbps\""));
+    assert!(matches!(&d.kind, ErrorKind::Conflict { a: "flow_rate", .. }), "{d}");
+    let d = one_error(&w("slow_start_rtt = \"100us\""));
+    assert!(matches!(&d.kind, ErrorKind::Conflict { a: "slow_start_rtt", .. }), "{d}");
+    let d = one_error(&w("pacing = \"fair-share\"\nslow_start_rtt = \"0us\""));
+    assert!(matches!(&d.kind, ErrorKind::OutOfRange { key: "slow_start_rtt", .. }), "{d}");
+}

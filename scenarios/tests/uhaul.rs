@@ -50,6 +50,7 @@ fn scenario(protocol: ProtocolConfig) -> ScenarioConfig {
         flows: FlowSource::Trace { path: "uhaul test (built in code)".into(), flows },
         mtu: 1500,
         flow_rate: Bps(20_000_000),
+        pacing: Default::default(),
     }];
     cfg.protocol = protocol;
     cfg
@@ -129,4 +130,65 @@ fn size_based_detection_misses_elephants_that_have_not_sent_enough() {
     for e in ELEPHANTS {
         assert!(b.nf_log(SRC, e).is_some() && b.nf_log(DST, e).is_none());
     }
+}
+
+#[test]
+fn the_fit_window_sets_which_flows_the_edm_sees() {
+    // One more flow, 30 KB from 0 to 12 ms, idle for about 38 ms when the EDM is asked: in a
+    // 100 ms FIT, not in a 20 ms one (U-HAUL section 3.1: "We have tried 20ms, 50ms, 100ms").
+    let active = |window_ms: u64| {
+        let mut cfg = scenario(uhaul(0.55));
+        if let FlowSource::Trace { flows, .. } = &mut cfg.workloads[0].flows {
+            flows.insert(0, flow(50, 0, MOUSE_BYTES));
+        }
+        for n in &mut cfg.nodes {
+            if let scenarios::config::NodeKind::Nf(c) = &mut n.kind {
+                c.fit_window = Dur::from_millis(window_ms);
+            }
+        }
+        let mut b = build(&cfg, 1);
+        b.run();
+        let r = b.outcome(&cfg);
+        assert!(r.verdict.honoured, "{:?}", r.verdict);
+        assert_eq!(r.metrics["elephants_moved"], 4.0);
+        r.metrics["edm_active_flows"]
+    };
+    // 4 elephants and 20 mice; the finished flow only in the longer windows.
+    assert_eq!(active(20), 24.0);
+    assert_eq!(active(50), 25.0);
+    assert_eq!(active(100), 25.0);
+}
+
+#[test]
+fn a_fair_share_source_sends_its_schedule_and_shares_the_link() {
+    // Two 300 KB flows from 0 and a 30 KB one from 100 us, no move: under fair sharing of the
+    // 10 Gbps source link the mouse gets a third of it and ends first, and each flow reaches
+    // the sink a path's latency after the schedule's end; open loop at 20 Mbps it would take
+    // 12 ms.
+    let mut cfg = reroute_pair(None, Dur::from_millis(10), None);
+    let flows = vec![flow(0, 0, 300_000), flow(1, 0, 300_000), flow(2, 100, MOUSE_BYTES)];
+    cfg.workloads = vec![WorkloadConfig {
+        source: NodeIdx(0),
+        flows: FlowSource::Trace { path: "fair share test".into(), flows: flows.clone() },
+        mtu: 1500,
+        flow_rate: Bps(10_000_000_000),
+        pacing: scenarios::config::SourcePacing::FairShare { slow_start: None },
+    }];
+    let fs = workloads::FairShare::new(Bps(10_000_000_000), None);
+    let ends = fs.ends(flows.iter().map(|f| (*f, 1500)));
+    let mut b = build(&cfg, 1);
+    b.run();
+    let fcts: std::collections::BTreeMap<u64, u64> = b.flow_fcts_ns(&cfg).into_iter().collect();
+    assert_eq!(fcts.len(), 3);
+    for f in &flows {
+        let sched = (ends[&f.id.0] - f.start).as_nanos();
+        let fct = fcts[&f.id.0];
+        // The sink's FCT runs from the first packet sent to the last received: the schedule's
+        // span plus at most 100 us of links and NF service (4 links of 1 us, 1 us per packet).
+        assert!(fct >= sched - 1_200 && fct <= sched + 100_000, "flow {}: {fct} vs {sched}", f.id);
+    }
+    assert!(ends[&2] < ends[&0] && ends[&0] < ends[&1], "{ends:?}");
+    // 30 KB at a third of 10 Gbps: 72 us.
+    assert!((ends[&2] - flows[2].start).as_nanos() < 80_000, "{ends:?}");
+    assert!(b.outcome(&cfg).verdict.honoured);
 }

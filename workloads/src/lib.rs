@@ -16,6 +16,8 @@
 //! - [`flow`]: flow ids, synthetic 5-tuples and the stable flow hash (fixed across versions).
 //! - [`arrivals`]: Poisson arrivals with `lambda = load * C / (8 * mean bytes)`.
 //! - [`packets`]: MTU cutting and open-loop pacing; time-average active flows.
+//! - [`fairshare`]: a sender's flows sharing its link round robin (TCP-like fair share), with
+//!   an optional slow start.
 //! - [`trace`]: CSV write (atomic) and read (line and column errors, all or nothing).
 //!
 //! Invariants: the same seed gives a byte-identical trace on every machine (randomness only
@@ -30,6 +32,7 @@
 pub mod arrivals;
 pub mod catalog;
 pub mod cdf;
+pub mod fairshare;
 pub mod flow;
 pub mod packets;
 pub mod trace;
@@ -37,6 +40,7 @@ pub mod trace;
 pub use arrivals::{arrival_rate, ArrivalError, ArrivalParams, Arrivals};
 pub use catalog::{builtin, resolve, CatalogEntry, DistLookupError, CATALOG};
 pub use cdf::{CdfError, FlowSizeDist};
+pub use fairshare::{FairShare, FairShareSchedule, SentPacket, SlowStart, DEFAULT_INITIAL_WINDOW};
 pub use flow::{bucket, FiveTuple, Flow, FlowId};
 pub use packets::{Pacing, Packet, Packetizer, DEFAULT_MTU};
 pub use trace::{Trace, TraceError, TraceMeta};

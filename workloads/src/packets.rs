@@ -10,8 +10,9 @@
 //! `k` (0-based) leaves at `start + tx_time(8 * k * mtu, rate)`, the time the `k` packets before
 //! it take to serialize, and the flow's last bit leaves at `start + tx_time(8 * S, rate)`.
 //! Cumulative bits go through [`base::tx_time`] once, so rounding never accumulates (the
-//! same rule sim-core links use). A closed-loop sender (window, ACK clocking) would be another
-//! `Pacing` variant whose schedule depends on feedback; `Pacing` is `#[non_exhaustive]` for it.
+//! same rule sim-core links use). A sender whose flows share its link (TCP-like fair share,
+//! slow start) depends on the other flows, so it is not a per-flow `Pacing` but a schedule of
+//! its own: [`crate::fairshare`]. `Pacing` stays `#[non_exhaustive]` for per-flow models.
 //!
 //! A flow is **active** from its start until its last bit leaves. The time-average number of
 //! active flows over `[0, T)` is `sum_f |[start_f, end_f) ∩ [0, T)| / T`. Under open-loop pacing

@@ -135,9 +135,17 @@ impl ActiveFlow {
     }
 }
 
-/// A traffic source: sends its flows' packets on its one link, paced per flow.
+/// The packets of a fair-sharing source, and the next one to send.
+type FairSchedule = (
+    workloads::FairShareSchedule<std::vec::IntoIter<(workloads::Flow, u32)>>,
+    Option<workloads::SentPacket>,
+);
+
+/// A traffic source: sends its flows' packets on its one link, paced per flow (open loop) or
+/// sharing the link among its flows (`workloads::FairShare`).
 pub(crate) struct SourceEntity {
     flows: Vec<(workloads::Flow, u32, Bps)>,
+    fair: Option<FairSchedule>,
     next_flow: usize,
     active: Vec<ActiveFlow>,
     /// (next packet time, index into `active`).
@@ -150,8 +158,16 @@ pub(crate) struct SourceEntity {
 
 impl SourceEntity {
     pub fn new(cfg: &ScenarioConfig, me: NodeIdx, seed: u64, shared: SharedRef) -> Self {
+        let flows = super::source_flows(cfg, me, seed);
+        let fair = super::source_fair_share(cfg, me).map(|fs| {
+            let mut sched =
+                fs.schedule(flows.iter().map(|(f, mtu, _)| (*f, *mtu)).collect::<Vec<_>>());
+            let first = sched.next();
+            (sched, first)
+        });
         SourceEntity {
-            flows: super::source_flows(cfg, me, seed),
+            flows,
+            fair,
             next_flow: 0,
             active: Vec::new(),
             due: BinaryHeap::new(),
@@ -171,11 +187,41 @@ impl SourceEntity {
     }
 
     fn next_time(&self) -> Option<Time> {
+        if let Some((_, next)) = &self.fair {
+            return next.map(|p| p.time);
+        }
         let a = self.flows.get(self.next_flow).map(|f| f.0.start);
         let b = self.due.peek().map(|r| r.0 .0);
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        }
+    }
+
+    /// Sends the fair-share schedule's packets due by `now`.
+    fn send_fair(&mut self, ctx: &mut Ctx<'_, Msg>, now: Time) {
+        let link = self.link.expect("invariant: a validated source has a link");
+        let (sched, next) = self.fair.as_mut().expect("invariant: a fair-sharing source");
+        while let Some(p) = next.filter(|p| p.time <= now) {
+            *next = sched.next();
+            let h = p.flow.tuple.hash64();
+            let mut flags = Flags::empty();
+            if p.last {
+                flags.insert(Flags::LAST);
+            }
+            let pkt = Packet {
+                flow: FlowId(p.flow.id.0),
+                seq: u32::try_from(p.seq).expect("invariant: fewer than 2^32 packets per flow"),
+                tuple: to_models_tuple(&p.flow.tuple),
+                hash: (h >> 32) as u32,
+                size_bytes: p.bytes,
+                sent: now,
+                flags,
+                tag: 0,
+            };
+            self.sent += 1;
+            self.shared.borrow_mut().oracle.on_sent(&pkt);
+            send_data(ctx, &self.shared, link, pkt);
         }
     }
 
@@ -194,6 +240,11 @@ impl Entity<Msg> for SourceEntity {
 
     fn on_event(&mut self, ctx: &mut Ctx<'_, Msg>, _: Origin, _: Msg) {
         let now = ctx.now();
+        if self.fair.is_some() {
+            self.send_fair(ctx, now);
+            self.schedule(ctx);
+            return;
+        }
         while let Some((f, mtu, rate)) = self.flows.get(self.next_flow).filter(|f| f.0.start <= now)
         {
             let packets = u32::try_from(f.size_bytes.div_ceil(*mtu as u64)).unwrap_or(u32::MAX);

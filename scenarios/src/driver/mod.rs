@@ -333,6 +333,19 @@ pub(crate) fn node_id(i: NodeIdx) -> NodeId {
     NodeId(i.0)
 }
 
+/// The fair sharing of source `me`'s link, if its workloads ask for it
+/// ([`crate::config::SourcePacing::FairShare`]; validation makes every workload of a source
+/// agree). The shared rate is the source's link's.
+pub fn source_fair_share(cfg: &ScenarioConfig, me: NodeIdx) -> Option<workloads::FairShare> {
+    let slow_start =
+        cfg.workloads.iter().filter(|w| w.source == me).find_map(|w| match w.pacing {
+            crate::config::SourcePacing::FairShare { slow_start } => Some(slow_start),
+            crate::config::SourcePacing::OpenLoop => None,
+        })?;
+    let link = cfg.links.iter().find(|l| l.a == me || l.b == me)?;
+    Some(workloads::FairShare::new(link.rate, slow_start))
+}
+
 /// Flows a source will send, with each flow's MTU and pacing rate: a trace's flows that start
 /// before `duration`, or Poisson arrivals generated for `[0, duration)`.
 ///

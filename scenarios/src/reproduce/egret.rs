@@ -440,6 +440,7 @@ fn fig4_config(mode: Mode, seed: u64) -> ScenarioConfig {
             },
             mtu: 1500,
             flow_rate: FLOW_RATE,
+            pacing: Default::default(),
         }],
         protocol: match mode {
             Mode::StatelessFw | Mode::StatefulRehash => ProtocolConfig::Reroute(Default::default()),

@@ -179,6 +179,7 @@ pub fn pairs_experiment(
             flows: FlowSource::Trace { path: "generated".into(), flows },
             mtu: MTU,
             flow_rate,
+            pacing: Default::default(),
         }],
         protocol: ProtocolConfig::OpenNf(protocol),
         timeline,

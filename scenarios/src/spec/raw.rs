@@ -70,6 +70,7 @@ pub struct NodeSpec {
     pub import_per_flow: Option<S<Quantity>>,
     pub state_updates: Option<S<String>>,
     pub selective_cloning: Option<S<bool>>,
+    pub fit_window: Option<S<Quantity>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,6 +129,9 @@ pub struct WorkloadSpec {
     pub reference: Option<S<Quantity>>,
     pub mtu: Option<S<u32>>,
     pub flow_rate: Option<S<Quantity>>,
+    pub pacing: Option<S<String>>,
+    pub slow_start_rtt: Option<S<Quantity>>,
+    pub initial_window: Option<S<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

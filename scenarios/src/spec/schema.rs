@@ -118,6 +118,7 @@ table!(
         ("import_per_flow", r#"import_per_flow = "5us""#),
         ("state_updates", r#"state_updates = "connection-events""#),
         ("selective_cloning", "selective_cloning = true"),
+        ("fit_window", r#"fit_window = "50ms""#),
     ],
     [("update", UPDATE), ("rules", RULE)]
 );
@@ -196,6 +197,9 @@ table!(
         ("reference", r#"reference = "10Gbps""#),
         ("mtu", "mtu = 1500"),
         ("flow_rate", r#"flow_rate = "10Gbps""#),
+        ("pacing", r#"pacing = "fair-share""#),
+        ("slow_start_rtt", r#"slow_start_rtt = "100us""#),
+        ("initial_window", "initial_window = 10"),
     ],
     []
 );

@@ -52,6 +52,7 @@ const NF_KEYS: &[&str] = &[
     "import_per_flow",
     "state_updates",
     "selective_cloning",
+    "fit_window",
 ];
 const STATE_UPDATES: &[&str] = &["every-packet", "connection-events", "stateless"];
 const HARDWARE_KEYS: &[&str] = &["model", "min", "max", "mean"];
@@ -600,7 +601,7 @@ fn on_switch(cx: &mut Cx, i: usize, n: &Spanned<NodeSpec>, kind: &'static str) {
 
 /// Keys given that belong to another kind of node.
 fn stray_keys(cx: &mut Cx, n: &NodeSpec, valid: &'static [&'static str], what: &'static str) {
-    let present: [(&'static str, Option<Range<usize>>); 13] = [
+    let present: [(&'static str, Option<Range<usize>>); 14] = [
         ("table_capacity", n.table_capacity.as_ref().map(|v| v.span())),
         ("update", n.update.as_ref().map(|v| v.span())),
         ("table_miss", n.table_miss.as_ref().map(|v| v.span())),
@@ -614,6 +615,7 @@ fn stray_keys(cx: &mut Cx, n: &NodeSpec, valid: &'static [&'static str], what: &
         ("import_per_flow", n.import_per_flow.as_ref().map(|v| v.span())),
         ("state_updates", n.state_updates.as_ref().map(|v| v.span())),
         ("selective_cloning", n.selective_cloning.as_ref().map(|v| v.span())),
+        ("fit_window", n.fit_window.as_ref().map(|v| v.span())),
     ];
     for (key, span) in present {
         if let (Some(span), false) = (span, valid.contains(&key)) {
@@ -691,6 +693,12 @@ fn nf(cx: &mut Cx, n: &NodeSpec) -> NfConfig {
             .selective_cloning
             .as_ref()
             .map_or(d.selective_cloning, |b| *b.get_ref()),
+        fit_window: cx.positive_dur(
+            "fit_window",
+            &n.fit_window,
+            d.fit_window,
+            "fit_window = \"100ms\"",
+        ),
     }
 }
 
@@ -1126,11 +1134,89 @@ fn workloads(cx: &mut Cx, spec: &ScenarioSpec, links: &[LinkConfig]) -> Vec<Work
                 }
             }
         };
+        let pacing = pacing(cx, ws);
         if let (Some(i), Some(flows), Some(flow_rate)) = (source, flows, flow_rate) {
-            out.push(WorkloadConfig { source: NodeIdx(i as u32), flows, mtu, flow_rate });
+            out.push(WorkloadConfig { source: NodeIdx(i as u32), flows, mtu, flow_rate, pacing });
         }
     }
     out
+}
+
+/// `pacing` and its slow start: `"open-loop"` (the default, at `flow_rate`) or `"fair-share"`.
+fn pacing(cx: &mut Cx, ws: &crate::spec::raw::WorkloadSpec) -> SourcePacing {
+    const VALID: &[&str] = &["open-loop", "fair-share"];
+    let fair = match &ws.pacing {
+        None => false,
+        Some(p) => match p.get_ref().as_str() {
+            "open-loop" => false,
+            "fair-share" => true,
+            other => {
+                cx.push(
+                    p.span(),
+                    ErrorKind::UnknownValue { key: "pacing", given: other.into(), valid: VALID },
+                );
+                return SourcePacing::OpenLoop;
+            }
+        },
+    };
+    if !fair {
+        let stray = [
+            ("slow_start_rtt", ws.slow_start_rtt.as_ref().map(|v| v.span())),
+            ("initial_window", ws.initial_window.as_ref().map(|v| v.span())),
+        ];
+        for (key, span) in stray {
+            if let Some(span) = span {
+                cx.push(
+                    span,
+                    ErrorKind::Conflict {
+                        a: key,
+                        b: "pacing = \"open-loop\"",
+                        help: "slow start is part of `pacing = \"fair-share\"`; set it or remove this key",
+                    },
+                );
+            }
+        }
+        return SourcePacing::OpenLoop;
+    }
+    if let Some(r) = &ws.flow_rate {
+        cx.push(
+            r.span(),
+            ErrorKind::Conflict {
+                a: "flow_rate",
+                b: "pacing = \"fair-share\"",
+                help: "a fair-sharing source's flows share its link's rate; remove `flow_rate`",
+            },
+        );
+    }
+    let initial_window = match &ws.initial_window {
+        None => workloads::DEFAULT_INITIAL_WINDOW,
+        Some(w) if *w.get_ref() == 0 => {
+            cx.push(
+                w.span(),
+                ErrorKind::OutOfRange {
+                    key: "initial_window",
+                    what: "at least 1 packet",
+                    got: "0".into(),
+                    example: "initial_window = 10",
+                },
+            );
+            workloads::DEFAULT_INITIAL_WINDOW
+        }
+        Some(w) => *w.get_ref(),
+    };
+    if let (Some(w), None) = (&ws.initial_window, &ws.slow_start_rtt) {
+        cx.missing(w.span(), "slow_start_rtt", &schema::WORKLOAD);
+    }
+    let slow_start = ws.slow_start_rtt.is_some().then(|| workloads::SlowStart {
+        rtt: cx.positive_dur(
+            "slow_start_rtt",
+            &ws.slow_start_rtt,
+            Dur::from_micros(100),
+            "slow_start_rtt = \"100us\"",
+        ),
+        initial_window,
+    });
+    SourcePacing::FairShare { slow_start }
 }
 
 /// A catalog name, or a CSV path relative to the scenario file's folder.
