@@ -745,16 +745,16 @@ impl SplitResult {
         }
     }
 
-    /// The first time after the split from which every 1 s window's imbalance stays within
-    /// `pct` until the end of the run, if any.
-    pub fn balanced_from(&self, pct: f64) -> Option<Time> {
+    /// The first time after the split from which every `window` (sliding by one bin) has an
+    /// imbalance within `pct` until the end of the run, if any.
+    pub fn balanced_from(&self, pct: f64, window: Dur) -> Option<Time> {
         let split = self.split_requested?;
         let w = self.bin.as_nanos();
-        let per_s = (1_000_000_000 / w) as usize;
+        let per_s = (window.as_nanos() / w).max(1) as usize;
         let first = (split.as_nanos() / w) as usize;
         let n = self.bins.len();
         let mut found = None;
-        for i in (first..n.saturating_sub(per_s)).rev() {
+        for i in (first..=n.saturating_sub(per_s)).rev() {
             let from = Time::ZERO + Dur::from_nanos(i as u64 * w);
             let to = Time::ZERO + Dur::from_nanos((i + per_s) as u64 * w);
             if self.imbalance_pct(from, to) <= pct {
