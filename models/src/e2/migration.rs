@@ -12,8 +12,10 @@
 //!   are pushed to the switch, replacing the original rule [X, Y) -> A".
 //! - **Never migrate** (section 7.2's strawman): exceptions are pushed straight to the hardware
 //!   switch (one rule at a time, 1-8 ms each, a 2,048-entry table), with `[M, Y)` shrunk so the
-//!   exceptions fit ("we can reduce the range [M, Y) to keep the number of exceptions small,
-//!   but this causes an uneven traffic split").
+//!   exceptions of its active flows fill the table ("we can reduce the range [M, Y) to keep
+//!   the number of exceptions small, but this causes an uneven traffic split"; section 7.2:
+//!   "consuming all 2,048 rules"). Flows of `[M, Y)` that start at A while the exceptions are
+//!   written find no entry left and lose affinity when the ranges go in.
 //! - **Always migrate** (section 7.2's strawman, after OpenNF): "migrates half the active flows
 //!   to the new NF instance"; the flows' traffic is paused (held at A's E2D) while their state
 //!   moves, then released to A'.
@@ -42,8 +44,8 @@
 //! Choices that are ours (the paper does not give them) are named where they are made:
 //! the E2D's flow tracker is its exception list (the E2D "can track individual, active
 //! flows"), so the exceptions are the tracked flows of `[M, Y)` at the instant the split takes
-//! effect; a flow ends at its last packet (a FIN); never-migrate sizes `[M, Y)` from the
-//! flows it must except during the time its rules take to install.
+//! effect; a flow ends at its last packet (a FIN); never-migrate sizes `[M, Y)` so the
+//! active flows at the split fill the table's free entries.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -330,8 +332,6 @@ pub struct SplitConfig {
     pub push_threshold: usize,
     /// Hardware table entries free for the split's rules (never-migrate sizes `[M, Y)` by it).
     pub hw_free_entries: usize,
-    /// The hardware switch's mean rule-update time (section 7.2: 3 ms).
-    pub hw_update_mean: Dur,
     /// Always-migrate's state move, per flow (OpenNF's export and import).
     pub export_per_flow: Dur,
     pub import_per_flow: Dur,
@@ -403,6 +403,8 @@ pub struct SplitController {
     /// Never-migrate: flows of `[M, Y)` that started at A since the last batch.
     newcomers: Vec<TrackedFlow>,
     final_sent: bool,
+    /// Never-migrate: hardware entries still free for exceptions.
+    hw_room: usize,
     move_done_at: Option<Time>,
     moving: Vec<FlowId>,
     out: VecDeque<SplitOutput>,
@@ -421,6 +423,7 @@ impl SplitController {
             ended: BTreeSet::new(),
             newcomers: Vec::new(),
             final_sent: false,
+            hw_room: 0,
             move_done_at: None,
             moving: Vec::new(),
             out: VecDeque::new(),
@@ -494,10 +497,9 @@ impl SplitController {
         self.send_hw(mods, then_ranges);
     }
 
-    /// Split A now. `tracked` is A's E2D's flow tracker (F_old(A)); `new_flows_per_s` the
-    /// manager's estimate of the arrival rate of new flows at A (never-migrate sizes `[M, Y)`
-    /// with it).
-    pub fn split(&mut self, now: Time, tracked: &[TrackedFlow], new_flows_per_s: f64) {
+    /// Split A now. `tracked` is A's E2D's flow tracker (F_old(A)); never-migrate sizes
+    /// `[M, Y)` by it.
+    pub fn split(&mut self, now: Time, tracked: &[TrackedFlow]) {
         if self.phase != SplitPhase::Idle {
             self.stats.unexpected += 1;
             return;
@@ -510,16 +512,27 @@ impl SplitController {
             }
             Strategy::NeverMigrate => {
                 // E2 5.4: "we can reduce the range [M, Y) to keep the number of exceptions
-                // small". Our sizing: a fraction w of the range needs w * (N + lambda * r * d)
-                // exceptions, the N active flows plus the flows that arrive while r rules take
-                // d each; r = the free entries gives w.
-                let r = self.cfg.hw_free_entries.saturating_sub(1) as f64;
-                let d = self.cfg.hw_update_mean.as_secs_f64();
-                let n = tracked.len() as f64;
-                let w = (r / (n + new_flows_per_s * r * d).max(1.0)).min(0.5);
-                self.m = FLOW_ID_SPACE - (w * FLOW_ID_SPACE as f64) as u64;
+                // small"; 7.2: never-migrate ended "consuming all 2,048 rules on the switch"
+                // after "we needed to add close to 2,000 rules". Our reading: [M, Y) is the
+                // top of the flow-ID space holding as many active flows as the table has
+                // free entries (one kept for [X, M)), so every active flow of [M, Y) becomes
+                // an exact exception and the exceptions fill the table.
+                let room = self.cfg.hw_free_entries.saturating_sub(1);
+                let mut hashes: Vec<u64> = tracked.iter().map(|t| t.hash as u64).collect();
+                hashes.sort_unstable_by(|a, b| b.cmp(a));
+                self.m = if room == 0 {
+                    FLOW_ID_SPACE
+                } else if hashes.len() <= room {
+                    FLOW_ID_SPACE / 2
+                } else {
+                    // Just above the first flow that does not fit (flows sharing its hash
+                    // stay below M with it).
+                    hashes[room] + 1
+                }
+                .max(FLOW_ID_SPACE / 2);
                 let old: Vec<TrackedFlow> =
                     tracked.iter().filter(|t| t.hash as u64 >= self.m).copied().collect();
+                self.hw_room = room - old.len();
                 self.send_exceptions(&old, false);
                 self.enter(now, SplitPhase::PushingToSwitch);
             }
@@ -625,9 +638,20 @@ impl SplitController {
             // Catch up with the flows of [M, Y) that started at A meanwhile; when none did,
             // write the ranges.
             let newcomers = std::mem::take(&mut self.newcomers);
-            let live: Vec<TrackedFlow> =
+            let mut live: Vec<TrackedFlow> =
                 newcomers.into_iter().filter(|t| !self.ended.contains(&t.flow)).collect();
-            self.send_exceptions(&live, live.is_empty());
+            // The table is full: a flow that started at A meanwhile and finds no entry left
+            // cannot be excepted; the ranges go in and it loses affinity (the hardware-only
+            // approach's race, which the oracle reports).
+            if live.len() > self.hw_room {
+                self.stats.raced_flows += (live.len() - self.hw_room) as u64;
+                live.truncate(self.hw_room);
+                self.hw_room = 0;
+                self.send_exceptions(&live, true);
+            } else {
+                self.hw_room -= live.len();
+                self.send_exceptions(&live, live.is_empty());
+            }
         }
     }
 
@@ -728,7 +752,6 @@ mod tests {
             original_rule: Cookie(1),
             push_threshold: 1,
             hw_free_entries: 2046,
-            hw_update_mean: Dur::from_millis(3),
             export_per_flow: Dur::from_micros(5),
             import_per_flow: Dur::from_micros(5),
         }
@@ -746,7 +769,7 @@ mod tests {
     #[test]
     fn migration_avoidance_splits_in_the_e2d_then_pushes_remaining_exceptions_and_ranges() {
         let mut c = SplitController::new(cfg(Strategy::MigrationAvoidance));
-        c.split(Time::ZERO, &[tracked(1, HI), tracked(2, HI)], 2000.0);
+        c.split(Time::ZERO, &[tracked(1, HI), tracked(2, HI)]);
         let out = outputs(&mut c);
         assert_eq!(out[0], SplitOutput::ToE2d(E2dCmd::Split { m: FLOW_ID_SPACE / 2 }));
         c.handle_e2d(Time::ZERO, E2dEvent::SplitApplied { exceptions: 2 });
@@ -781,21 +804,36 @@ mod tests {
     }
 
     #[test]
-    fn never_migrate_shrinks_the_new_range_to_fit_the_table() {
+    fn never_migrate_fills_the_table_with_exceptions_then_races_newcomers() {
         let mut c = SplitController::new(cfg(Strategy::NeverMigrate));
         let flows: Vec<TrackedFlow> =
             (0..10_000u64).map(|i| tracked(i, (i as u32).wrapping_mul(429_497))).collect();
-        c.split(Time::ZERO, &flows, 2000.0);
+        c.split(Time::ZERO, &flows);
         let m = c.stats().m.unwrap();
-        // w = 2045 / (10,000 + 2,000 * 2045 * 0.003) ~ 9.2% of the space.
+        // [M, Y) holds exactly as many active flows as there are free entries but one (kept
+        // for [X, M)): 2,045 of 10,000, ~20% of the space.
+        let expected = flows.iter().filter(|t| t.hash as u64 >= m).count();
+        assert_eq!(expected, 2045);
         let w = (FLOW_ID_SPACE - m) as f64 / FLOW_ID_SPACE as f64;
-        assert!((w - 0.0918).abs() < 0.001, "{w}");
-        let Some(SplitOutput::ToSwitch(SwitchCtrl::FlowMods { mods, .. })) = c.poll_output() else {
+        assert!((w - 0.2045).abs() < 0.002, "{w}");
+        let Some(SplitOutput::ToSwitch(SwitchCtrl::FlowMods { xid, mods })) = c.poll_output()
+        else {
             panic!()
         };
-        let expected = flows.iter().filter(|t| t.hash as u64 >= m).count();
         assert_eq!(mods.len(), expected);
-        assert!(expected < 2046);
+        outputs(&mut c);
+        // Two flows of [M, Y) start at A while the exceptions are written: no entry is left
+        // for them, so the ranges go in and both are counted as raced.
+        c.handle_e2d(Time::ZERO, E2dEvent::FlowStarted(tracked(20_000, u32::MAX)));
+        c.handle_e2d(Time::ZERO, E2dEvent::FlowStarted(tracked(20_001, u32::MAX - 1)));
+        c.handle_switch_done(Time::ZERO, xid);
+        assert_eq!(c.stats().raced_flows, 2);
+        let out = outputs(&mut c);
+        assert!(
+            matches!(&out[..], [SplitOutput::ToSwitch(SwitchCtrl::FlowMods { mods, .. })]
+                if mods.len() == 2 && matches!(mods[0], FlowMod::Add(ref r) if r.priority == PRIO_RANGE)),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -23,10 +23,23 @@
 //!   short; we had no access to their data, so the shape is our choice of a heavy tail with a
 //!   finite mean. The run starts in steady state: flows arrive from 600 s before time 0 and
 //!   those alive at 0 are in progress.
-//! - Each flow sends 1,500-byte packets at 1 Gbps / 10,000 = 100 kbps (one every 120 ms):
-//!   *ours*, equal rates, so load is proportional to flows.
+//! - Bytes per flow ([`FlowBytes`]): every flow carries the mean, 1 Gbps / 2,000 flows/s =
+//!   62.5 kB (41-42 packets of 1,500 bytes), spread evenly over its lifetime
+//!   ([`FlowBytes::EqualBytes`]). *Ours*: the paper gives the mean bytes per flow and the mean
+//!   lifetime but not how they go together. We chose bytes independent of the lifetime
+//!   because the alternative, equal rates (bytes proportional to the lifetime,
+//!   [`FlowBytes::EqualRate`], load proportional to flows), cannot give the paper's shift of
+//!   "roughly 5,000 flows in 5.6 seconds" with *any* lifetime distribution of mean 5 s other
+//!   than nearly constant ones: the new instance's load after `t` is then
+//!   `lambda/2 E[min(S, t)]`, and `E[min(S, 5.6 s)] >= 0.9 E[S]` needs `E[(S - 5.6 s)+] <=
+//!   0.5 s` (exponential lifetimes give 67% of the load at 5.6 s, our Lomax 53%). With equal
+//!   bytes the new instance's share after `t` is `E[min(S, t) / S]` (90% at 5.6 s for our
+//!   Lomax), carried by the many short flows, while the heavy tail still holds the concurrent
+//!   flows (and the exceptions) at Little's law's 10,000. Flows in progress at 0 whose next
+//!   packet comes after 1 s send one packet in the first second (see `PRIME_S`).
 //! - Split at 2 s (Figure 10), `M` = the middle of the flow-ID space (never-migrate shrinks
-//!   `[M, Y)`, see `models::e2::migration`).
+//!   `[M, Y)` until its active flows fill the table's free entries, see
+//!   `models::e2::migration`).
 //! - Hardware switch: 2,048 entries, one update at a time, 1-8 ms, mean 3 ms; E2D: 20 us per
 //!   rule.
 //! - Links: 10 Gbps, 1 us propagation (*ours*); a packet's latency is its hops (serialization
@@ -56,6 +69,20 @@ use models::switch::{
     Action, Cookie, Match, Rule, Switch, SwitchConfig, SwitchEvent, SwitchOutput, UpdateLatency,
 };
 
+/// How a flow's bytes relate to its lifetime. The paper gives the mean bytes per flow
+/// (1 Gbps / 2,000 flows/s = 62.5 kB) and the mean lifetime (10,000 / 2,000 = 5 s), not
+/// how the two go together.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FlowBytes {
+    /// Every flow sends at the same rate (1 Gbps / 10,000 = 100 kbps): bytes grow with the
+    /// lifetime, so load is proportional to concurrent flows and long flows carry most of it.
+    EqualRate,
+    /// Every flow carries the mean bytes (62.5 kB, 41-42 packets) spread evenly over its
+    /// lifetime, independent of it: each lifetime class carries load in proportion to how
+    /// many such flows arrive, so short flows carry most of it.
+    EqualBytes,
+}
+
 /// One run's parameters (see the module doc for the values and their sources).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SplitExperiment {
@@ -69,6 +96,7 @@ pub struct SplitExperiment {
     pub new_flows_per_s: f64,
     pub lifetime_scale_s: f64,
     pub lifetime_shape: f64,
+    pub flow_bytes: FlowBytes,
     pub load: Bps,
     pub mtu: u32,
     pub link: Bps,
@@ -92,6 +120,7 @@ impl SplitExperiment {
             new_flows_per_s: 2000.0,
             lifetime_scale_s: 5.0,
             lifetime_shape: 2.0,
+            flow_bytes: FlowBytes::EqualBytes,
             load: Bps(1_000_000_000),
             mtu: 1500,
             link: Bps(10_000_000_000),
@@ -106,6 +135,17 @@ impl SplitExperiment {
     fn mean_lifetime_s(&self) -> f64 {
         self.lifetime_scale_s / (self.lifetime_shape - 1.0)
     }
+
+    /// Mean packets per flow: the offered load over the arrival rate.
+    fn mean_packets(&self) -> f64 {
+        self.load.0 as f64 / self.new_flows_per_s / (self.mtu as f64 * 8.0)
+    }
+
+    /// One flow's "worth" of load (the paper's unit for the shift), in Mbps: the load over
+    /// the concurrent flows of Little's law.
+    pub fn flow_worth_mbps(&self) -> f64 {
+        self.load.0 as f64 / 1e6 / (self.new_flows_per_s * self.mean_lifetime_s())
+    }
 }
 
 /// One time bin's measurements.
@@ -113,6 +153,8 @@ impl SplitExperiment {
 pub struct Bin {
     pub bytes_original: u64,
     pub bytes_new: u64,
+    /// Of `bytes_original`, those of flows in `[M, Y)` (flows A keeps for affinity).
+    pub bytes_pinned: u64,
     /// Packets delivered in the bin and the sum of their latencies.
     pub delivered: u64,
     pub latency_ns: u128,
@@ -198,6 +240,10 @@ struct Flow {
     tuple: FiveTuple,
     hash: u32,
     next: Time,
+    /// Between two of its packets.
+    gap: Dur,
+    /// Between its first and second packet, when not `gap` (see `PRIME_S`).
+    first_gap: Option<Dur>,
     seq: u32,
     packets: u32,
 }
@@ -214,9 +260,14 @@ const ORIGINAL_RULE: Cookie = Cookie(1);
 const DETOUR_RULE: Cookie = Cookie(2);
 const DETOUR_TAG: u16 = 0xE2;
 
+/// See [`flows`]: flows in progress at 0 show themselves within this long.
+const PRIME_S: f64 = 1.0;
+
 /// Draws the flows: arrivals from 600 s before 0 to `duration`, kept if alive at 0 or later.
 fn flows(x: &SplitExperiment, rng: &mut Rng) -> Vec<Flow> {
-    let gap_s = x.mtu as f64 * 8.0 / (x.load.0 as f64 / (x.new_flows_per_s * x.mean_lifetime_s()));
+    let equal_rate_gap_s =
+        x.mtu as f64 * 8.0 / (x.load.0 as f64 / (x.new_flows_per_s * x.mean_lifetime_s()));
+    let mean_packets = x.mean_packets();
     let warm = 600.0;
     let end = x.duration.as_secs_f64();
     let mut t = -warm;
@@ -229,17 +280,41 @@ fn flows(x: &SplitExperiment, rng: &mut Rng) -> Vec<Flow> {
         }
         let u = rng.uniform();
         let life = x.lifetime_scale_s * ((1.0 - u).powf(-1.0 / x.lifetime_shape) - 1.0);
-        let packets = ((life / gap_s).ceil() as u64).max(1);
+        let (packets, gap_s) = match x.flow_bytes {
+            FlowBytes::EqualRate => {
+                (((life / equal_rate_gap_s).ceil() as u64).max(1), equal_rate_gap_s)
+            }
+            FlowBytes::EqualBytes => {
+                // The mean, rounded at random so the load comes out exact; the first packet
+                // at the start, the last at the end of the lifetime.
+                let whole = mean_packets.floor();
+                let extra = u64::from(rng.uniform() < mean_packets - whole);
+                let n = (whole as u64 + extra).max(1);
+                (n, if n > 1 { life / (n - 1) as f64 } else { life })
+            }
+        };
         let last_at = t + (packets - 1) as f64 * gap_s;
         if last_at < 0.0 {
             continue;
         }
         // The first packet at or after 0.
         let skip = if t < 0.0 { ((-t) / gap_s).ceil() as u64 } else { 0 };
-        let first = t + skip as f64 * gap_s;
-        let remaining = packets - skip;
+        let mut first = t + skip as f64 * gap_s;
+        let mut remaining = packets - skip;
         if remaining == 0 {
             continue;
+        }
+        // A flow in progress at 0 has state at A from its packets before 0, which the run
+        // does not send. When its next packet comes after `PRIME`, one packet standing for
+        // those is sent at a random instant of `[0, PRIME)`, so A holds (and its E2D tracks)
+        // the flow before the split, as in a run that started earlier. (Only long flows of
+        // equal bytes are this sparse: a gap over 1 s is a lifetime over ~41 s.)
+        let mut first_gap = None;
+        if t < 0.0 && first > PRIME_S {
+            let at = rng.uniform() * PRIME_S;
+            first_gap = Some(Dur::from_secs_f64(first - at));
+            first = at;
+            remaining += 1;
         }
         let tuple = workloads::FiveTuple::synthetic(k);
         let hash = (tuple.hash64() >> 32) as u32;
@@ -254,6 +329,8 @@ fn flows(x: &SplitExperiment, rng: &mut Rng) -> Vec<Flow> {
             },
             hash,
             next: Time::ZERO + Dur::from_secs_f64(first.max(0.0)),
+            gap: Dur::from_secs_f64(gap_s),
+            first_gap,
             seq: 0,
             packets: u32::try_from(remaining).unwrap_or(u32::MAX),
         });
@@ -387,19 +464,15 @@ impl Run<'_> {
         self.split_requested = Some(now);
         let tracked: Vec<TrackedFlow> = self.e2d.tracked_flows();
         self.flows_at_split = tracked.len();
-        self.ctrl.split(now, &tracked, self.x.new_flows_per_s);
+        self.ctrl.split(now, &tracked);
         self.drain(now);
     }
 
     fn event(&mut self, now: Time, ev: Ev, pkt: Option<Packet>) {
         match ev {
             Ev::Send(i) => {
-                let gap = Dur::from_secs_f64(
-                    self.x.mtu as f64 * 8.0
-                        / (self.x.load.0 as f64
-                            / (self.x.new_flows_per_s * self.x.mean_lifetime_s())),
-                );
                 let f = &mut self.flows[i as usize];
+                let gap = f.gap;
                 let mut flags = Flags::empty();
                 if f.seq + 1 == f.packets {
                     flags.insert(Flags::LAST);
@@ -416,7 +489,7 @@ impl Run<'_> {
                 };
                 f.seq += 1;
                 let more = f.seq < f.packets;
-                f.next = now + gap;
+                f.next = now + f.first_gap.take().unwrap_or(gap);
                 let next = f.next;
                 self.oracle.on_sent(&p);
                 if more && next < Time::ZERO + self.x.duration {
@@ -464,11 +537,17 @@ impl Run<'_> {
                     }
                 }
                 self.oracle.on_output(&p);
+                let pinned = self.ctrl.stats().m.is_some_and(|m| p.hash as u64 >= m);
                 let delivered = done + self.hop;
                 let lat = delivered.saturating_since(p.sent).as_nanos() as u128;
                 let b = self.bin(now);
                 match inst {
-                    Instance::Original => b.bytes_original += p.size_bytes as u64,
+                    Instance::Original => {
+                        b.bytes_original += p.size_bytes as u64;
+                        if pinned {
+                            b.bytes_pinned += p.size_bytes as u64;
+                        }
+                    }
                     Instance::New => b.bytes_new += p.size_bytes as u64,
                 }
                 b.delivered += 1;
@@ -525,7 +604,6 @@ pub fn run(x: &SplitExperiment) -> SplitResult {
         original_rule: ORIGINAL_RULE,
         push_threshold: x.push_threshold,
         hw_free_entries: x.hw_table - 2,
-        hw_update_mean: Dur::from_millis(3),
         export_per_flow: nf.export_per_flow,
         import_per_flow: nf.import_per_flow,
     });
@@ -633,6 +711,17 @@ impl SplitResult {
         }
     }
 
+    /// The paper's "within 10% of ideal": the larger instance's load over the even share,
+    /// `100 (max - (a + b) / 2) / ((a + b) / 2)` = `100 (max - min) / (max + min)`.
+    pub fn imbalance_from_ideal_pct(&self, from: Time, to: Time) -> f64 {
+        let (a, b) = self.bytes_between(from, to);
+        if a + b == 0 {
+            0.0
+        } else {
+            100.0 * a.abs_diff(b) as f64 / (a + b) as f64
+        }
+    }
+
     fn bins_between(&self, from: Time, to: Time) -> impl Iterator<Item = &Bin> {
         let w = self.bin.as_nanos();
         let (i, j) = ((from.as_nanos() / w) as usize, (to.as_nanos() / w) as usize);
@@ -656,16 +745,16 @@ impl SplitResult {
         }
     }
 
-    /// The first time after the split from which every 1 s window's imbalance stays within
-    /// `pct` until the end of the run, if any.
-    pub fn balanced_from(&self, pct: f64) -> Option<Time> {
+    /// The first time after the split from which every `window` (sliding by one bin) has an
+    /// imbalance within `pct` until the end of the run, if any.
+    pub fn balanced_from(&self, pct: f64, window: Dur) -> Option<Time> {
         let split = self.split_requested?;
         let w = self.bin.as_nanos();
-        let per_s = (1_000_000_000 / w) as usize;
+        let per_s = (window.as_nanos() / w).max(1) as usize;
         let first = (split.as_nanos() / w) as usize;
         let n = self.bins.len();
         let mut found = None;
-        for i in (first..n.saturating_sub(per_s)).rev() {
+        for i in (first..=n.saturating_sub(per_s)).rev() {
             let from = Time::ZERO + Dur::from_nanos(i as u64 * w);
             let to = Time::ZERO + Dur::from_nanos((i + per_s) as u64 * w);
             if self.imbalance_pct(from, to) <= pct {
