@@ -20,6 +20,16 @@ pub struct NodeIdx(pub u32);
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LinkIdx(pub u32);
 
+/// The control channel's jitter (`[controller] control_jitter`, `control_ordered`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ControlJitter {
+    /// Each message takes `control_latency` plus a delay drawn uniformly in `[0, max]`.
+    pub max: Dur,
+    /// Each sender's messages to one peer arrive in sending order (a TCP connection); when
+    /// `false`, a message may overtake an earlier one.
+    pub ordered: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct ScenarioConfig {
     pub name: String,
@@ -36,6 +46,9 @@ pub struct ScenarioConfig {
     pub links: Vec<LinkConfig>,
     /// One latency from the controller to every switch and NF instance (each way).
     pub control_latency: Dur,
+    /// A random extra delay per control message (`None`: every message takes exactly
+    /// `control_latency`).
+    pub control_jitter: Option<ControlJitter>,
     pub workloads: Vec<WorkloadConfig>,
     pub protocol: ProtocolConfig,
     /// Sorted by time (stable: file order among equal times).

@@ -86,6 +86,7 @@ pub fn reroute_pair(load: Option<f64>, duration: Dur, move_at: Option<Dur>) -> S
         ],
         links: vec![link(0, 1), link(1, 2), link(1, 3), link(1, 4)],
         control_latency: Dur::from_micros(100),
+        control_jitter: None,
         workloads: load.map(|l| websearch(0, l, Bps(1_000_000_000))).into_iter().collect(),
         protocol: ProtocolConfig::Reroute(RerouteConfig::default()),
         timeline: move_at
@@ -146,6 +147,7 @@ pub fn two_switch_four_nf(load: f64, duration: Dur) -> ScenarioConfig {
         nodes,
         links,
         control_latency: Dur::from_micros(100),
+        control_jitter: None,
         workloads: vec![websearch(0, load, Bps(FLOW_RATE_BPS))],
         protocol: ProtocolConfig::Reroute(RerouteConfig::default()),
         timeline: vec![],
@@ -322,7 +324,7 @@ pub fn sharp_testbed(p: &SharpTestbed) -> ScenarioConfig {
         Some(c) => ProtocolConfig::OpenNf(c.clone()),
         None => ProtocolConfig::Sharp(
             p.sharp.clone(),
-            models::sharp::HslConfig { transfer_delay: p.transfer_delay },
+            models::sharp::HslConfig { transfer_delay: p.transfer_delay, ..Default::default() },
         ),
     };
     ScenarioConfig {
@@ -355,6 +357,7 @@ pub fn sharp_testbed(p: &SharpTestbed) -> ScenarioConfig {
             gbps(2, 3),
         ],
         control_latency: p.control_latency,
+        control_jitter: None,
         workloads,
         protocol,
         timeline: vec![TimelineEvent {

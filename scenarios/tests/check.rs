@@ -31,6 +31,42 @@ fn a_broken_order_preserving_move_fails_the_check_with_the_order_violation() {
 }
 
 #[test]
+fn sharp_releasing_sw_buff_before_ctrl_buff_fails_the_check_with_the_reorder_violation() {
+    let out = nftwin()
+        .args(["check", "--quick", "--jobs", "2", "--inject-fault", "sharp-release-sw-before-ctrl"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    // Every SHarP case fails (each fault, jitter included) and names the broken order; the
+    // other protocols are untouched.
+    for variant in ["sharp", "sharp-per-flow"] {
+        for fault in ["none", "control-delay", "control-jitter"] {
+            let want = format!("FAIL {variant} / {fault} / websearch");
+            assert!(stdout.contains(&want), "{want}: {stdout}");
+        }
+    }
+    assert!(
+        stdout.contains("declared loss-free+order-preserving broken")
+            && stdout.contains("reordered updates"),
+        "{stdout}"
+    );
+    let fails = stdout.lines().filter(|l| l.trim_start().starts_with("FAIL ")).collect::<Vec<_>>();
+    let sharp = |l: &&&str| l.contains("FAIL sharp /") || l.contains("FAIL sharp-per-flow /");
+    assert!(fails.iter().all(|l| sharp(&l)), "{fails:?}");
+    assert!(stdout.contains("check: FAILED"), "{stdout}");
+}
+
+#[test]
+fn an_unknown_fault_is_refused_with_the_known_ones() {
+    let out = nftwin().args(["check", "--quick", "--inject-fault", "nope"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unknown fault `nope`"), "{stderr}");
+    assert!(stderr.contains("sharp-release-sw-before-ctrl"), "{stderr}");
+}
+
+#[test]
 fn a_golden_summary_that_drifted_fails_the_check_and_shows_the_difference() {
     let tmp = std::env::temp_dir().join(format!("nftwin-golden-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();

@@ -428,3 +428,20 @@ fn pacing_fair_share_with_slow_start_and_its_mistakes() {
     let d = one_error(&w("pacing = \"fair-share\"\nslow_start_rtt = \"0us\""));
     assert!(matches!(&d.kind, ErrorKind::OutOfRange { key: "slow_start_rtt", .. }), "{d}");
 }
+
+#[test]
+fn control_jitter_is_read_ordered_by_default_and_zero_means_none() {
+    let link = "between = [\"h1\", \"s1\"]\nrate = \"10Gbps\"";
+    let parse = |controller: &str| {
+        let text = scenario(link, &format!("\n[controller]\n{controller}\n"));
+        spec::parse_str("t.toml", &text, Path::new(".")).unwrap_or_else(|e| panic!("{e}")).config
+    };
+    let j = parse("control_jitter = \"1ms\"").control_jitter.expect("jitter");
+    assert_eq!((j.max, j.ordered), (Dur::from_millis(1), true));
+    let j = parse("control_jitter = \"50us\"\ncontrol_ordered = false").control_jitter.unwrap();
+    assert_eq!((j.max, j.ordered), (Dur::from_micros(50), false));
+    assert_eq!(parse("control_jitter = \"0s\"").control_jitter, None);
+    assert_eq!(parse("").control_jitter, None);
+    let d = one_error(&scenario(link, "\n[controller]\ncontrol_jitter = \"1kg\"\n"));
+    assert!(d.to_string().contains("control_jitter"), "{d}");
+}

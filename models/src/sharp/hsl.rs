@@ -35,6 +35,16 @@ pub struct HslConfig {
     /// Added to the NF's own state transfer before it starts (section IV-B's artificial
     /// delay; 0 for none).
     pub transfer_delay: Dur,
+    /// A deliberate bug, for proving that `nftwin check` catches one (never set otherwise).
+    pub fault: Option<HslFault>,
+}
+
+/// Deliberate bugs `nftwin check --inject-fault` can plant in the HSL.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum HslFault {
+    /// Release `sw_buff` before `ctrl_buff`, against section III-C's order: the packets the
+    /// switch sent here directly overtake the older ones the controller marked.
+    ReleaseSwBeforeCtrl,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -280,7 +290,11 @@ impl Hsl {
             return;
         }
         h.released = true;
-        for p in h.ctrl_buff.drain(..).chain(h.sw_buff.drain(..)) {
+        let (first, then) = match self.cfg.fault {
+            Some(HslFault::ReleaseSwBeforeCtrl) => (&mut h.sw_buff, &mut h.ctrl_buff),
+            None => (&mut h.ctrl_buff, &mut h.sw_buff),
+        };
+        for p in first.drain(..).chain(then.drain(..)) {
             self.stats.released += 1;
             self.out.push_back(HslOutput::ToNf(p));
         }

@@ -63,7 +63,7 @@ use crate::switch::{
     Action, Cookie, FlowMod, Match, PacketInReason, Rule, SwitchCtrl, SwitchEvent,
 };
 
-pub use hsl::{Hsl, HslConfig, HslOutput, HslReply, HslReplyKind, HslStats};
+pub use hsl::{Hsl, HslConfig, HslFault, HslOutput, HslReply, HslReplyKind, HslStats};
 
 /// The priority of exact per-flow entries: "These exact entries implicitly have the highest
 /// priority since no wildcard fields are used anymore" (Open vSwitch's rule, III-C).

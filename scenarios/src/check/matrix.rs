@@ -7,11 +7,12 @@ use models::controller::ControllerConfig;
 use models::nf::StateUpdates;
 use models::opennf::{OpenNfConfig, OpenNfFault};
 use models::oracle::Guarantee;
+use models::sharp::HslFault;
 use models::switch::Match;
 
 use crate::config::{
-    FlowSource, LinkIdx, NodeIdx, NodeKind, ProtocolConfig, ScenarioConfig, TimelineAction,
-    TimelineEvent,
+    ControlJitter, FlowSource, LinkIdx, NodeIdx, NodeKind, ProtocolConfig, ScenarioConfig,
+    TimelineAction, TimelineEvent,
 };
 use crate::driver::RunOutcome;
 use crate::testkit::reroute_pair;
@@ -53,6 +54,9 @@ pub enum Fault {
     None,
     /// The control channel 20 times slower (2 ms each way instead of 100 us).
     ControlDelay,
+    /// Every control message delayed by a further random 0 to 2 ms (20 times the latency;
+    /// on SHarP's testbed, 0 to its 2 ms latency), FIFO per channel.
+    ControlJitter,
     /// A controller buffer of 20 packets (HotMiddlebox section 4's overflow).
     SmallBuffer,
     /// The link from the switch to dstInst down from 11 ms to 13 ms, mid-move.
@@ -66,6 +70,7 @@ impl Fault {
         match self {
             Fault::None => "none",
             Fault::ControlDelay => "control-delay",
+            Fault::ControlJitter => "control-jitter",
             Fault::SmallBuffer => "small-buffer",
             Fault::DstLinkFlap => "dst-link-flap",
             Fault::OverlappingMoves => "overlapping-moves",
@@ -100,6 +105,7 @@ pub enum Testbed {
 const ALL_FAULTS: &[Fault] = &[
     Fault::None,
     Fault::ControlDelay,
+    Fault::ControlJitter,
     Fault::SmallBuffer,
     Fault::DstLinkFlap,
     Fault::OverlappingMoves,
@@ -149,17 +155,20 @@ pub fn variants() -> Vec<Variant> {
         Variant {
             name: "uhaul",
             protocol: ProtocolConfig::Uhaul(models::uhaul::UhaulConfig::paper(rho)),
-            faults: &[Fault::None, Fault::ControlDelay, Fault::DstLinkFlap],
+            faults: &[Fault::None, Fault::ControlDelay, Fault::ControlJitter, Fault::DstLinkFlap],
             ..onf("uhaul", OpenNfConfig::opennf(LossFree))
         },
         Variant {
             name: "sharp",
             protocol: ProtocolConfig::Sharp(
                 models::sharp::SharpConfig::default(),
-                models::sharp::HslConfig { transfer_delay: Dur::from_millis(50) },
+                models::sharp::HslConfig {
+                    transfer_delay: Dur::from_millis(50),
+                    ..Default::default()
+                },
             ),
             testbed: Testbed::Sharp,
-            faults: &[Fault::None, Fault::ControlDelay],
+            faults: &[Fault::None, Fault::ControlDelay, Fault::ControlJitter],
             ..onf("sharp", OpenNfConfig::opennf(LossFree))
         },
         Variant {
@@ -169,10 +178,13 @@ pub fn variants() -> Vec<Variant> {
                     start: models::sharp::StartHo::PerFlow,
                     ..models::sharp::SharpConfig::default()
                 },
-                models::sharp::HslConfig { transfer_delay: Dur::from_millis(50) },
+                models::sharp::HslConfig {
+                    transfer_delay: Dur::from_millis(50),
+                    ..Default::default()
+                },
             ),
             testbed: Testbed::Sharp,
-            faults: &[Fault::None, Fault::ControlDelay],
+            faults: &[Fault::None, Fault::ControlDelay, Fault::ControlJitter],
             ..onf("sharp-per-flow", OpenNfConfig::opennf(LossFree))
         },
     ]
@@ -234,6 +246,7 @@ impl Dimensions {
         let faults = vec![
             Fault::None,
             Fault::ControlDelay,
+            Fault::ControlJitter,
             Fault::SmallBuffer,
             Fault::DstLinkFlap,
             Fault::OverlappingMoves,
@@ -251,9 +264,18 @@ impl Dimensions {
     }
 }
 
-/// Every case of the matrix, in a fixed order. `inject` plants a deliberate bug in every
-/// OpenNF variant (for `check`'s own test).
-pub fn cases(dims: &Dimensions, inject: Option<OpenNfFault>) -> Vec<Case> {
+/// A deliberate bug `--inject-fault` plants, to show that the check catches it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Inject {
+    /// In every OpenNF variant.
+    OpenNf(OpenNfFault),
+    /// In SHarP's handover support layer.
+    Sharp(HslFault),
+}
+
+/// Every case of the matrix, in a fixed order. `inject` plants a deliberate bug (for
+/// `check`'s own test).
+pub fn cases(dims: &Dimensions, inject: Option<Inject>) -> Vec<Case> {
     let mut out = Vec::new();
     for v in variants() {
         for &fault in dims.faults.iter().filter(|f| v.faults.contains(f)) {
@@ -284,8 +306,10 @@ pub fn scenario(
     workload: &str,
     load: f64,
     seeds: u32,
-    inject: Option<OpenNfFault>,
+    inject: Option<Inject>,
 ) -> ScenarioConfig {
+    // Ordered, as OpenFlow's TCP connections: jitter delays messages but never reorders them.
+    let jitter = |max| Some(ControlJitter { max, ordered: true });
     if v.testbed == Testbed::Sharp {
         let mut p = crate::testkit::SharpTestbed { pps: load * 10_000.0, ..Default::default() };
         if let ProtocolConfig::Sharp(c, h) = &v.protocol {
@@ -296,6 +320,12 @@ pub fn scenario(
             p.control_latency = Dur::from_nanos(p.control_latency.as_nanos() * 3);
         }
         let mut cfg = crate::testkit::sharp_testbed(&p);
+        if fault == Fault::ControlJitter {
+            cfg.control_jitter = jitter(p.control_latency);
+        }
+        if let (ProtocolConfig::Sharp(_, h), Some(Inject::Sharp(f))) = (&mut cfg.protocol, inject) {
+            h.fault = Some(f);
+        }
         cfg.name = format!("check-{}-{}-{load}", v.name, fault.name());
         cfg.replications = seeds;
         return cfg;
@@ -306,7 +336,10 @@ pub fn scenario(
     cfg.replications = seeds;
     cfg.protocol = v.protocol.clone();
     if let ProtocolConfig::OpenNf(c) = &mut cfg.protocol {
-        c.fault = inject;
+        c.fault = match inject {
+            Some(Inject::OpenNf(f)) => Some(f),
+            _ => None,
+        };
     }
     for w in &mut cfg.workloads {
         if let FlowSource::Generated { dist, .. } = &mut w.flows {
@@ -336,6 +369,7 @@ pub fn scenario(
     match fault {
         Fault::None | Fault::SmallBuffer => {}
         Fault::ControlDelay => cfg.control_latency = Dur::from_millis(2),
+        Fault::ControlJitter => cfg.control_jitter = jitter(Dur::from_millis(2)),
         Fault::DstLinkFlap => {
             // reroute_pair's links: h1-s1, s1-fw1, s1-fw2, s1-sink.
             let l = LinkIdx(2);

@@ -150,12 +150,16 @@ pub fn run_golden(
 }
 
 /// Parses `--inject-fault`'s value.
-pub fn parse_fault(name: &str) -> Result<OpenNfFault> {
+pub fn parse_fault(name: &str) -> Result<matrix::Inject> {
     match name {
-        "opennf-skip-order-hold" => Ok(OpenNfFault::SkipOrderHold),
+        "opennf-skip-order-hold" => Ok(matrix::Inject::OpenNf(OpenNfFault::SkipOrderHold)),
+        "sharp-release-sw-before-ctrl" => {
+            Ok(matrix::Inject::Sharp(models::sharp::HslFault::ReleaseSwBeforeCtrl))
+        }
         other => anyhow::bail!(
             "unknown fault `{other}`; known: opennf-skip-order-hold (OpenNF's order-preserving \
-             move without its hold at dstInst)"
+             move without its hold at dstInst), sharp-release-sw-before-ctrl (SHarP's HSL \
+             releasing sw_buff before ctrl_buff)"
         ),
     }
 }

@@ -28,8 +28,8 @@ pub struct CheckArgs {
     /// The golden summaries (default: the source tree's `results/golden/`).
     #[arg(long, value_name = "DIR")]
     pub golden: Option<PathBuf>,
-    /// Plant a deliberate bug in every OpenNF variant, to see the check fail (its own test):
-    /// `opennf-skip-order-hold`.
+    /// Plant a deliberate bug, to see the check fail (its own tests):
+    /// `opennf-skip-order-hold` (every OpenNF variant), `sharp-release-sw-before-ctrl`.
     #[arg(long, value_name = "FAULT")]
     pub inject_fault: Option<String>,
 }

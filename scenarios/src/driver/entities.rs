@@ -34,13 +34,49 @@ fn to_controller(
     ctx: &mut Ctx<'_, Msg>,
     shared: &SharedRef,
     c: EntityId,
-    latency: Dur,
+    ctl: &mut ControlChannel,
     input: ControllerInput,
 ) {
     if input.carried_packet().is_some() {
         shared.borrow_mut().ctrl_transit += 1;
     }
-    ctx.send(c, latency, Msg::ToController(Box::new(input)));
+    let delay = ctl.delay(ctx.now(), c);
+    ctx.send(c, delay, Msg::ToController(Box::new(input)));
+}
+
+/// One entity's end of the control channel: every message takes `control_latency`, plus, with
+/// `control_jitter`, a random extra delay drawn uniformly in `[0, max]` from the entity's own
+/// stream. An ordered channel (the default) delivers each destination's messages in the order
+/// they were sent (a TCP connection per peer): a message never arrives before the one sent
+/// before it to the same peer. Without jitter every message takes exactly the latency.
+pub(crate) struct ControlChannel {
+    latency: Dur,
+    jitter: Option<(crate::config::ControlJitter, sim_core::Rng)>,
+    /// Ordered channel: per destination, the arrival time of the last message sent.
+    last: std::collections::BTreeMap<u32, Time>,
+}
+
+impl ControlChannel {
+    pub fn new(cfg: &ScenarioConfig, rng: sim_core::Rng) -> Self {
+        ControlChannel {
+            latency: cfg.control_latency,
+            jitter: cfg.control_jitter.map(|j| (j, rng)),
+            last: Default::default(),
+        }
+    }
+
+    /// The delay of a message sent `now` to `to`.
+    pub fn delay(&mut self, now: Time, to: EntityId) -> Dur {
+        let Some((j, rng)) = &mut self.jitter else { return self.latency };
+        let extra = Dur::from_nanos(rng.below(j.max.as_nanos() + 1));
+        let mut at = now + self.latency + extra;
+        if j.ordered {
+            let last = self.last.entry(to.0).or_insert(Time::ZERO);
+            at = at.max(*last);
+            *last = at;
+        }
+        at.saturating_since(now)
+    }
 }
 
 /// Is this a packet the oracle accounts for (not a marker, not a reprocessing copy)?
@@ -359,7 +395,7 @@ pub(crate) struct SwitchEntity {
     from_source: Vec<bool>,
     ports: Ports,
     controller: Option<EntityId>,
-    latency: Dur,
+    ctl: ControlChannel,
     alarm: Alarm,
     shared: SharedRef,
 }
@@ -369,7 +405,7 @@ impl SwitchEntity {
         switch: Switch,
         ingress: bool,
         controller: Option<EntityId>,
-        latency: Dur,
+        ctl: ControlChannel,
         shared: SharedRef,
     ) -> Self {
         SwitchEntity {
@@ -378,7 +414,7 @@ impl SwitchEntity {
             from_source: Vec::new(),
             ports: Ports::default(),
             controller,
-            latency,
+            ctl,
             alarm: Alarm::default(),
             shared,
         }
@@ -419,7 +455,7 @@ impl SwitchEntity {
                         ctx,
                         &self.shared,
                         c,
-                        self.latency,
+                        &mut self.ctl,
                         ControllerInput::Switch { from: me, event },
                     ),
                     None => {
@@ -494,14 +530,19 @@ pub(crate) struct NfEntity {
     /// Links to other NF instances (P2P transfer), by node.
     peers: Vec<(NodeIdx, LinkId)>,
     controller: Option<EntityId>,
-    latency: Dur,
+    ctl: ControlChannel,
     alarm: Alarm,
     shared: SharedRef,
     rx_port: Rc<[PortId]>,
 }
 
 impl NfEntity {
-    pub fn new(nf: Nf, controller: Option<EntityId>, latency: Dur, shared: SharedRef) -> Self {
+    pub fn new(
+        nf: Nf,
+        controller: Option<EntityId>,
+        ctl: ControlChannel,
+        shared: SharedRef,
+    ) -> Self {
         NfEntity {
             nf,
             hsl: None,
@@ -511,7 +552,7 @@ impl NfEntity {
             reverse_flows: Default::default(),
             peers: Vec::new(),
             controller,
-            latency,
+            ctl,
             alarm: Alarm::default(),
             shared,
             rx_port: Rc::from(Vec::new()),
@@ -554,7 +595,7 @@ impl NfEntity {
                         if let Some(c) = self.controller {
                             let event = models::nf::NfEvent::Hsl(r);
                             let input = ControllerInput::Nf { from: me, event };
-                            to_controller(ctx, &self.shared, c, self.latency, input);
+                            to_controller(ctx, &self.shared, c, &mut self.ctl, input);
                         }
                     }
                 }
@@ -593,7 +634,7 @@ impl NfEntity {
                     }
                     if let Some(c) = self.controller {
                         let input = ControllerInput::Nf { from: me, event };
-                        to_controller(ctx, &self.shared, c, self.latency, input);
+                        to_controller(ctx, &self.shared, c, &mut self.ctl, input);
                     }
                 }
                 NfOutput::Dropped { packet, cause } => {
@@ -633,7 +674,8 @@ impl NfEntity {
                             if carried.is_some() {
                                 self.shared.borrow_mut().ctrl_transit += 1;
                             }
-                            ctx.send(EntityId(to.0), self.latency, Msg::Peer(Box::new(msg)));
+                            let delay = self.ctl.delay(ctx.now(), EntityId(to.0));
+                            ctx.send(EntityId(to.0), delay, Msg::Peer(Box::new(msg)));
                         }
                     }
                 }
@@ -694,18 +736,18 @@ pub(crate) struct ControllerEntity {
     pub ctrl_msgs: u64,
     /// Inputs carrying a data packet (packet-ins, packet events).
     pub ctrl_pkts_in: u64,
-    latency: Dur,
+    ctl: ControlChannel,
     alarm: Alarm,
     shared: SharedRef,
 }
 
 impl ControllerEntity {
-    pub fn new(controller: Controller, latency: Dur, shared: SharedRef) -> Self {
+    pub fn new(controller: Controller, ctl: ControlChannel, shared: SharedRef) -> Self {
         ControllerEntity {
             controller,
             ctrl_msgs: 0,
             ctrl_pkts_in: 0,
-            latency,
+            ctl,
             alarm: Alarm::default(),
             shared,
         }
@@ -741,11 +783,13 @@ impl Entity<Msg> for ControllerEntity {
                             self.shared.borrow_mut().ctrl_transit += 1;
                         }
                     }
-                    ctx.send(EntityId(to.0), self.latency, Msg::ToSwitch(Box::new(msg)))
+                    let delay = self.ctl.delay(now, EntityId(to.0));
+                    ctx.send(EntityId(to.0), delay, Msg::ToSwitch(Box::new(msg)))
                 }
                 ControllerOutput::ToNf { to, msg } => {
                     self.ctrl_msgs += 1;
-                    ctx.send(EntityId(to.0), self.latency, Msg::ToNf(Box::new(msg)))
+                    let delay = self.ctl.delay(now, EntityId(to.0));
+                    ctx.send(EntityId(to.0), delay, Msg::ToNf(Box::new(msg)))
                 }
                 ControllerOutput::Dropped { packet, cause } => {
                     if is_data(&packet) {
@@ -930,5 +974,59 @@ impl Entity<Msg> for TimelineEntity {
                 ctx.send(EntityId(switch.0), self.control_latency, Msg::ToSwitch(Box::new(msg)));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ControlJitter;
+
+    fn channel(jitter: Option<ControlJitter>) -> ControlChannel {
+        let mut cfg = crate::testkit::reroute_pair(None, Dur::from_millis(1), None);
+        cfg.control_latency = Dur::from_micros(100);
+        cfg.control_jitter = jitter;
+        ControlChannel::new(&cfg, sim_core::RngStreams::new(7).stream("control/test/jitter"))
+    }
+
+    /// Sends a message to `to` every microsecond; returns the arrival times.
+    fn arrivals(ch: &mut ControlChannel, to: EntityId, n: u64) -> Vec<Time> {
+        (0..n)
+            .map(|i| {
+                let now = Time::ZERO + Dur::from_micros(i);
+                now + ch.delay(now, to)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn channel_without_jitter_takes_exactly_the_latency() {
+        let mut ch = channel(None);
+        let now = Time::ZERO + Dur::from_millis(3);
+        assert_eq!(ch.delay(now, EntityId(1)), Dur::from_micros(100));
+    }
+
+    #[test]
+    fn ordered_channel_with_jitter_delays_within_bounds_and_never_reorders() {
+        let j = ControlJitter { max: Dur::from_micros(500), ordered: true };
+        let mut ch = channel(Some(j));
+        let at = arrivals(&mut ch, EntityId(1), 1000);
+        assert!(at.windows(2).all(|w| w[0] <= w[1]), "FIFO per channel");
+        let delays: Vec<u64> =
+            at.iter().enumerate().map(|(i, t)| t.as_nanos() - i as u64 * 1000).collect();
+        assert!(delays.iter().all(|&d| d >= 100_000), "never faster than the latency");
+        // FIFO may hold a message behind a slower one, but no longer than the largest draw.
+        assert!(delays.iter().all(|&d| d <= 600_000), "{:?}", delays.iter().max());
+        assert!(delays.iter().any(|&d| d > 300_000), "the jitter adds delay");
+        // Another destination is its own channel: its first message is not held back.
+        let other = ch.delay(Time::ZERO + Dur::from_micros(1000), EntityId(2));
+        assert!(other <= Dur::from_micros(600));
+    }
+
+    #[test]
+    fn unordered_channel_with_jitter_lets_messages_overtake() {
+        let j = ControlJitter { max: Dur::from_micros(500), ordered: false };
+        let at = arrivals(&mut channel(Some(j)), EntityId(1), 1000);
+        assert!(at.windows(2).any(|w| w[0] > w[1]), "some message overtakes an earlier one");
     }
 }

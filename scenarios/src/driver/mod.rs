@@ -38,7 +38,8 @@ use crate::config::{
 pub use results::{MoveRecord, RunOutcome, METRIC_NAMES};
 
 use entities::{
-    ControllerEntity, NfEntity, Shared, SinkEntity, SourceEntity, SwitchEntity, TimelineEntity,
+    ControlChannel, ControllerEntity, NfEntity, Shared, SinkEntity, SourceEntity, SwitchEntity,
+    TimelineEntity,
 };
 
 /// The one message type of a scenario simulation.
@@ -182,6 +183,11 @@ impl Built {
 }
 
 /// Builds the simulation (exposed for benchmarks and progress bars).
+/// A node's end of the control channel, its jitter drawn from `control/<node>/jitter`.
+fn control_channel(cfg: &ScenarioConfig, sim: &Simulation<Msg>, node: &str) -> ControlChannel {
+    ControlChannel::new(cfg, sim.rng().stream(&format!("control/{node}/jitter")))
+}
+
 pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
     let mut sim: Simulation<Msg> = Simulation::new(seed);
     let shared =
@@ -209,7 +215,7 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
                     Switch::new(s.config.clone(), rng),
                     s.ingress,
                     controller,
-                    cfg.control_latency,
+                    control_channel(cfg, &sim, &node.name),
                     shared.clone(),
                 ))
             }
@@ -220,7 +226,7 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
                 let mut e = NfEntity::new(
                     Nf::new(c.clone()),
                     controller,
-                    cfg.control_latency,
+                    control_channel(cfg, &sim, &node.name),
                     shared.clone(),
                 );
                 if let ProtocolConfig::Sharp(_, hsl) = &cfg.protocol {
@@ -230,7 +236,7 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
             }
             NodeKind::Controller(c) => sim.add_entity(ControllerEntity::new(
                 Controller::new(c.clone(), protocol(&cfg.protocol)),
-                cfg.control_latency,
+                control_channel(cfg, &sim, &node.name),
                 shared.clone(),
             )),
         };

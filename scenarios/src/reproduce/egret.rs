@@ -431,6 +431,7 @@ fn fig4_config(mode: Mode, seed: u64) -> ScenarioConfig {
             link(LB, SINK),
         ],
         control_latency: Dur::from_micros(100),
+        control_jitter: None,
         workloads: vec![WorkloadConfig {
             source: NodeIdx(H1),
             flows: FlowSource::Generated {

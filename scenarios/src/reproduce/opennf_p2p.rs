@@ -174,6 +174,7 @@ pub fn pairs_experiment(
         nodes,
         links,
         control_latency: Dur::from_micros(100),
+        control_jitter: None,
         workloads: vec![WorkloadConfig {
             source: NodeIdx(0),
             flows: FlowSource::Trace { path: "generated".into(), flows },

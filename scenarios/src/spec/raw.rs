@@ -48,6 +48,8 @@ pub struct ControllerSpec {
     pub per_msg: Option<S<Quantity>>,
     pub buffer_capacity: Option<S<u32>>,
     pub control_latency: Option<S<Quantity>>,
+    pub control_jitter: Option<S<Quantity>>,
+    pub control_ordered: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

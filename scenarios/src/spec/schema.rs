@@ -95,6 +95,8 @@ table!(
         ("per_msg", r#"per_msg = "10us""#),
         ("buffer_capacity", "buffer_capacity = 10000"),
         ("control_latency", r#"control_latency = "100us""#),
+        ("control_jitter", r#"control_jitter = "50us""#),
+        ("control_ordered", "control_ordered = true"),
     ],
     []
 );

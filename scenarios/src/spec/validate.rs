@@ -333,7 +333,7 @@ fn build(cx: &mut Cx, spec: &ScenarioSpec) -> ScenarioConfig {
 
     // The controller first: its name must be known when links and rules are checked.
     let defaults = ControllerConfig::default();
-    let (controller, control_latency) = match &spec.controller {
+    let (controller, control_latency, control_jitter) = match &spec.controller {
         Some(c) => {
             let c_span = c.span();
             let c = c.get_ref();
@@ -351,9 +351,12 @@ fn build(cx: &mut Cx, spec: &ScenarioSpec) -> ScenarioConfig {
                     .map_or(defaults.buffer_capacity, |b| *b.get_ref()),
             };
             let lat = cx.dur("control_latency", &c.control_latency, DEFAULT_CONTROL_LATENCY);
-            (Some((name, cfg)), lat)
+            let jitter = cx.dur("control_jitter", &c.control_jitter, Dur::ZERO);
+            let ordered = c.control_ordered.as_ref().is_none_or(|o| *o.get_ref());
+            let jitter = (jitter > Dur::ZERO).then_some(ControlJitter { max: jitter, ordered });
+            (Some((name, cfg)), lat, jitter)
         }
-        None => (None, DEFAULT_CONTROL_LATENCY),
+        None => (None, DEFAULT_CONTROL_LATENCY, None),
     };
 
     nodes_pass1(cx, spec);
@@ -377,6 +380,7 @@ fn build(cx: &mut Cx, spec: &ScenarioSpec) -> ScenarioConfig {
         nodes,
         links,
         control_latency,
+        control_jitter,
         workloads,
         protocol,
         timeline,
@@ -1294,7 +1298,10 @@ fn protocol(cx: &mut Cx, spec: &ScenarioSpec) -> ProtocolConfig {
             }
             let transfer_delay =
                 cx.dur("transfer_delay", &p.and_then(|p| p.transfer_delay.clone()), Dur::ZERO);
-            ProtocolConfig::Sharp(c, models::sharp::HslConfig { transfer_delay })
+            ProtocolConfig::Sharp(
+                c,
+                models::sharp::HslConfig { transfer_delay, ..Default::default() },
+            )
         }
         "opennf" | "split-merge" => {
             let mut c = if name == "opennf" {
