@@ -956,11 +956,7 @@ fn uhaul_range(d: &Data<'_>, metric: &str, lo: f64, hi: f64) -> Result<Eval, Str
 fn uhaul_fct(d: &Data<'_>, workload: &str, paper: f64) -> Result<Eval, String> {
     let p = d.xs(UH_TABLE6_7, workload, "fct_reduction_ratio")?;
     let v = min_of(&p);
-    eval(
-        v,
-        format!("{}", listing(&p, "MB", "x")),
-        (v >= paper, format!(">= {}x at every definition", num(paper))),
-    )
+    eval(v, listing(&p, "MB", "x"), (v >= paper, format!(">= {}x at every definition", num(paper))))
 }
 
 fn uhaul_accuracy(d: &Data<'_>, workload: &str, paper: f64) -> Result<Eval, String> {
