@@ -7,7 +7,13 @@
 //! `<out>/<target>/.runs/`, nothing else is written, the interrupted target has no manifest,
 //! and the command exits with 130. A second Ctrl-C exits at once (a `*.tmp` may then remain;
 //! the next call removes it). `--resume` reads the kept runs back instead of rerunning them.
+//!
+//! Then the papers' claims (`reproduce::claims`) are checked against the figures of the targets
+//! that ran: `<out>/claims.md` and `<out>/claims.csv`. `all` without `--quick` also rewrites
+//! the generated blocks of `docs/reproduction.md` (`--docs PATH` for another file or for any
+//! run, `--docs none` to skip); its markers are checked before anything runs.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,7 +23,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use scenarios::output;
-use scenarios::reproduce::{self, IndexEntry, RunOptions};
+use scenarios::reproduce::{self, claims, IndexEntry, RunOptions};
 
 #[derive(Debug, Args)]
 pub struct ReproduceArgs {
@@ -37,7 +43,29 @@ pub struct ReproduceArgs {
     /// the files written are the same bytes as an uninterrupted call's.
     #[arg(long)]
     pub resume: bool,
+    /// Rewrite the claims blocks (`<!-- nftwin:claims TARGET -->` ... `<!-- /nftwin:claims -->`)
+    /// of this markdown file for the targets that ran; `none` skips it. Default:
+    /// `docs/reproduction.md` for `all` without `--quick`, none otherwise.
+    #[arg(long, value_name = "PATH|none")]
+    pub docs: Option<String>,
 }
+
+impl ReproduceArgs {
+    /// The document whose claims blocks this call rewrites, if any.
+    fn docs_path(&self) -> Option<PathBuf> {
+        match self.docs.as_deref() {
+            Some("none") => None,
+            Some(p) => Some(PathBuf::from(p)),
+            None if self.targets.iter().any(|t| t == "all") && !self.quick => {
+                Some(PathBuf::from(DEFAULT_DOCS))
+            }
+            None => None,
+        }
+    }
+}
+
+/// The document `reproduce all` regenerates by default (relative to the working directory).
+const DEFAULT_DOCS: &str = "docs/reproduction.md";
 
 fn bar() -> ProgressBar {
     // Draws only when stderr is a terminal.
@@ -55,6 +83,12 @@ const INTERRUPTED: u8 = 130;
 
 pub fn run(args: ReproduceArgs) -> Result<ExitCode> {
     let targets = reproduce::resolve(&args.targets)?;
+    let docs = args.docs_path();
+    if let Some(path) = &docs {
+        // Before the runs: a missing marker should not cost a full reproduction.
+        let names: Vec<&str> = targets.iter().map(|t| t.name).collect();
+        claims::check_doc(path, &names)?;
+    }
     let threads = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -111,13 +145,46 @@ pub fn run(args: ReproduceArgs) -> Result<ExitCode> {
         }
         done.push((target, finished, seconds));
     }
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let command = format!("nftwin {}", argv.join(" "));
+    let checked: Vec<(String, Vec<claims::ClaimResult>)> = done
+        .iter()
+        .map(|(target, finished, _)| {
+            (target.name.to_string(), claims::evaluate(target.name, &finished.figures))
+        })
+        .collect();
+    claims::write_claims(&args.out, &command, &checked)
+        .with_context(|| format!("cannot write {}", args.out.join("claims.md").display()))?;
+    let count = |f: fn(&claims::Verdict) -> bool| {
+        checked.iter().flat_map(|(_, r)| r).filter(|r| f(&r.verdict)).count()
+    };
+    println!(
+        "claims: {} hold, {} depart, {} n/a: wrote {}",
+        count(|v| *v == claims::Verdict::Holds),
+        count(|v| *v == claims::Verdict::Departs),
+        count(|v| matches!(v, claims::Verdict::NotAvailable(_))),
+        args.out.join("claims.md").display()
+    );
+    if let Some(path) = &docs {
+        // The block names the command without `--out`/`--jobs`/`--resume`: they do not change
+        // the numbers, and the same run then gives the same bytes.
+        let block_command = format!(
+            "nftwin reproduce {}{}",
+            args.targets.join(" "),
+            if args.quick { " --quick" } else { "" }
+        );
+        let blocks: Vec<(String, String)> = checked
+            .iter()
+            .map(|(t, r)| (t.clone(), claims::doc_block(&block_command, args.quick, r)))
+            .collect();
+        claims::rewrite_doc(path, &blocks)?;
+        println!("rewrote the claims blocks of {}", path.display());
+    }
     if index {
         let entries: Vec<IndexEntry<'_>> = done
             .iter()
             .map(|(target, done, seconds)| IndexEntry { target, done, seconds: *seconds })
             .collect();
-        let argv: Vec<String> = std::env::args().skip(1).collect();
-        let command = format!("nftwin {}", argv.join(" "));
         output::write_atomic(&index_path, &reproduce::index_markdown(&command, &entries))
             .with_context(|| format!("cannot write {}", index_path.display()))?;
         println!("wrote {}", index_path.display());

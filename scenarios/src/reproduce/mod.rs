@@ -32,6 +32,7 @@
 //! line in [`TARGETS`]. Adding a figure: one more `FigureSpec` from its `figures` function.
 
 pub mod baseline;
+pub mod claims;
 pub mod e2;
 pub mod e2_split;
 pub mod egret;
@@ -497,6 +498,10 @@ pub fn index_markdown(command: &str, entries: &[IndexEntry<'_>]) -> String {
         ));
     }
     s.push_str(&format!("| **all** | | | {total_runs} | {total_seconds:.1} |\n"));
+    s.push_str(
+        "\nThe papers' claims, each checked against these figures (paper value, twin value, \
+         verdict and its rule): [claims.md](claims.md), [claims.csv](claims.csv).\n",
+    );
     for e in entries {
         let name = e.target.name;
         s.push_str(&format!("\n## {name}\n\n{}\n\n", e.target.description));
