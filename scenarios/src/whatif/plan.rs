@@ -935,7 +935,9 @@ fn validate(
         let op_min = min(&d.op_time, "op_time", 1.0, issues)?;
         let upgrade_min = min(&d.upgrade_time, "upgrade_time", 30.0, issues)?;
         let headroom = d.headroom.as_ref().map_or(1.5, |h| *h.get_ref());
-        if let Some(h) = d.headroom.as_ref().filter(|h| !(*h.get_ref() >= 1.0)) {
+        if let Some(h) =
+            d.headroom.as_ref().filter(|h| h.get_ref().partial_cmp(&1.0).is_none_or(|o| o.is_lt()))
+        {
             issues.push(Issue::new(
                 h.span(),
                 ErrorKind::OutOfRange {
