@@ -569,7 +569,7 @@ fn describe_plan(plan: &Plan) -> String {
             let _ = writeln!(s, "- Job: {job}");
             let _ = writeln!(
                 s,
-                "- One operator operation: {} min; one upgrade: {} min; pool headroom: {}x",
+                "- One operator operation: {} min; one upgrade: {} min; pool headroom (interleaving): {}x",
                 num(d.op_min),
                 num(d.upgrade_min),
                 d.headroom
@@ -584,11 +584,14 @@ fn describe_plan(plan: &Plan) -> String {
         "- Constraints (on every seed): {}",
         if c.is_empty() { "none".to_string() } else { c.join(", ") }
     );
-    let _ = writeln!(
-        s,
-        "- Objective: minimise {}; seeds: {} from {}",
-        plan.objective, plan.seeds, plan.seed
-    );
+    let _ = match plan.kind {
+        PlanKind::Nf(_) => writeln!(
+            s,
+            "- Objective: minimise {}; seeds: {} from {}",
+            plan.objective, plan.seeds, plan.seed
+        ),
+        PlanKind::Device(_) => writeln!(s, "- Objective: minimise {}", plan.objective),
+    };
     s
 }
 
