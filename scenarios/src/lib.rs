@@ -20,3 +20,4 @@ pub mod reproduce;
 pub mod spec;
 pub mod sweep;
 pub mod testkit;
+pub mod whatif;

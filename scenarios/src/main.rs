@@ -39,6 +39,8 @@ enum Command {
     Live(cli::live::LiveArgs),
     /// Re-drive the controller from a live run's log; its outputs must match the log exactly.
     Replay(cli::live::ReplayArgs),
+    /// Rehearse a maintenance plan: run its alternatives over seeds, rank them against its constraints.
+    WhatIf(cli::whatif::WhatIfArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::E2(a) => done(cli::e2::run(a)),
         Command::Live(a) => cli::live::run(a),
         Command::Replay(a) => cli::live::replay(a),
+        Command::WhatIf(a) => cli::whatif::run(a),
     };
     match result {
         Ok(code) => code,

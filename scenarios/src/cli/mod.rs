@@ -8,4 +8,5 @@ pub mod report;
 pub mod reproduce;
 pub mod run;
 pub mod validate;
+pub mod whatif;
 pub mod workload;

@@ -1,0 +1,163 @@
+//! `nftwin what-if`: the shipped plans, a ranking that flips when a fault is rehearsed,
+//! malformed plans located by line:col, and the same bytes whatever `--jobs`.
+
+use std::path::{Path, PathBuf};
+
+use scenarios::whatif::{self, plan};
+
+fn maintenance(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("maintenance").join(name)
+}
+
+fn parse(text: &str) -> Result<whatif::Plan, scenarios::spec::SpecErrors> {
+    plan::parse_str("test-plan.toml", text, Path::new("."))
+}
+
+#[test]
+fn every_shipped_plan_runs_and_its_top_choice_meets_every_constraint() {
+    for name in ["ids-scale-out.toml", "pe-router-drain.toml", "mme-upgrade.toml"] {
+        let mut p = plan::load(&maintenance(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        p.seeds = 2;
+        let o = whatif::run(&p, 2, None).unwrap();
+        assert_eq!(o.ranked.len(), p.alternatives.len(), "{name}");
+        let top = o.recommended().unwrap_or_else(|| panic!("{name}: {}", whatif::table(&p, &o)));
+        assert!(top.verdicts.iter().all(|v| v.failed.is_empty()), "{name}");
+        // Alternatives meeting every constraint come first.
+        let meets: Vec<bool> = o.ranked.iter().map(|r| r.meets_all()).collect();
+        assert!(meets.windows(2).all(|w| w[0] || !w[1]), "{name}: {meets:?}");
+    }
+}
+
+#[test]
+fn the_device_plans_count_from_the_executed_mops() {
+    let p = plan::load(&maintenance("mme-upgrade.toml")).unwrap();
+    let o = whatif::run(&p, 1, None).unwrap();
+    let ops = whatif::means(&o, "operations");
+    let window = whatif::means(&o, "window_min");
+    // Egret 2.2.2: the MOP's operations per MME (executed), 2 per Egret job; 3 MMEs.
+    let per_mme = models::egret::mop::table3(&Default::default()).unwrap()[1].mop.operations;
+    assert_eq!(ops["MOP, one MME after another"], 3.0 * per_mme as f64);
+    assert!(ops["MOP, one MME after another"] > 10.0 * ops["Egret, one job after another"]);
+    assert_eq!(ops["Egret, one job after another"], 6.0);
+    // Interleaving runs jobs side by side within the pool's headroom.
+    assert!(window["Egret, interleaved jobs"] < window["Egret, one job after another"]);
+    assert_eq!(o.ranked[0].name, "Egret, interleaved jobs");
+}
+
+/// Without faults the fastest move that keeps every update wins: OpenNF's loss-free and
+/// order-preserving move (opennf-ng is faster but loses updates). With the link to dstInst
+/// down from 11 ms to 41 ms, the order-preserving move cannot end before its marker reaches
+/// dstInst over that link, so it overruns `max_move_duration`, and U-HAUL (loss-free
+/// per-flow moves, finished over the control channel) comes first.
+const FLIP: &str = r#"
+[plan]
+kind = "nf"
+window = "20ms"
+seeds = 4
+objective = "move_duration_ms"
+
+[traffic]
+workload = "websearch"
+load = 0.5
+
+[[alternatives]]
+protocol = "opennf-ng"
+[[alternatives]]
+protocol = "opennf-lf-op"
+[[alternatives]]
+protocol = "uhaul"
+
+[constraints]
+lost_updates = 0
+max_move_duration = "25ms"
+"#;
+
+const DST_LINK_DOWN: &str = r#"
+[[faults]]
+kind = "link-down"
+node = "dst"
+at = "11ms"
+duration = "30ms"
+"#;
+
+#[test]
+fn a_dst_link_failure_mid_move_flips_the_ranking() {
+    let calm = parse(FLIP).unwrap();
+    let o = whatif::run(&calm, 2, None).unwrap();
+    let names: Vec<&str> = o.ranked.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names[0], "opennf-lf-op", "{}", whatif::table(&calm, &o));
+    assert!(o.ranked[0].meets_all());
+    let ng = o.ranked.iter().find(|r| r.name == "opennf-ng").unwrap();
+    assert!(!ng.meets_all(), "a move without guarantees loses updates at load 0.5");
+
+    let faulty = parse(&format!("{FLIP}{DST_LINK_DOWN}")).unwrap();
+    let o = whatif::run(&faulty, 2, None).unwrap();
+    let top = o.recommended().expect("U-HAUL meets every constraint");
+    assert_eq!(top.name, "uhaul", "{}", whatif::table(&faulty, &o));
+    let op = o.ranked.iter().find(|r| r.name == "opennf-lf-op").unwrap();
+    let v = op.verdicts.iter().find(|v| v.key == "max_move_duration").unwrap();
+    assert!(!v.failed.is_empty() && v.worst > 30.0, "{v:?}");
+}
+
+#[test]
+fn a_malformed_plan_names_line_col_and_the_fix() {
+    let text = "[plan]\nkind = \"nf\"\nwindow = \"20ms\"\n\n[traffic]\nload = 0.5\n\n\
+                [[alternatives]]\nprotocol = \"opennf-lff\"\n\n[constraints]\nlost_update = 0\n";
+    let e = parse(text).unwrap_err();
+    let d = e.diagnostics();
+    assert_eq!(d.len(), 2, "{e}");
+    assert_eq!((d[0].line, d[0].col), (9, 12));
+    assert!(d[0].help().contains("did you mean \"opennf-lf\""), "{}", d[0]);
+    assert_eq!((d[1].line, d[1].col), (12, 1));
+    assert!(d[1].help().contains("did you mean `lost_updates`"), "{}", d[1]);
+    assert!(e.to_string().contains("test-plan.toml:12:1: error: unknown key `lost_update`"), "{e}");
+
+    let e = parse("[plan]\nkind = \"device\"\n[device]\njob = \"mme-upgrade\"\n[[alternatives]]\nprocedure = \"mop\"\nordering = \"interleaved\"\n").unwrap_err();
+    assert_eq!(e.diagnostics()[0].line, 7, "{e}");
+    let e = parse("[plan]\nkind = \"nf\"\nwindow = \"20 parsecs\"\n[traffic]\n[[alternatives]]\nprotocol = \"reroute\"\n").unwrap_err();
+    assert_eq!((e.diagnostics()[0].line, e.diagnostics()[0].col), (3, 10), "{e}");
+}
+
+#[test]
+fn the_output_does_not_depend_on_jobs() {
+    let bin = env!("CARGO_BIN_EXE_nftwin");
+    let dir = std::env::temp_dir().join(format!("nftwin-whatif-jobs-{}", std::process::id()));
+    let plan = maintenance("ids-scale-out.toml");
+    let mut outputs = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = dir.join(jobs);
+        let r = std::process::Command::new(bin)
+            .args(["what-if", plan.to_str().unwrap(), "--seeds", "2", "--jobs", jobs, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let stdout = String::from_utf8(r.stdout).unwrap().replace(out.to_str().unwrap(), "OUT");
+        let files: Vec<Vec<u8>> =
+            ["summary.csv", "runs.csv", "verdicts.csv", "ranking.png", "ranking.svg", "report.md"]
+                .iter()
+                .map(|f| std::fs::read(out.join(f)).unwrap())
+                .collect();
+        assert!(!out.join("report.md.tmp").exists());
+        outputs.push((stdout, files));
+    }
+    assert!(outputs[0].0.contains("Recommended:"));
+    assert_eq!(outputs[0], outputs[1]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn docs_whatif_documents_every_plan_key() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/whatif.md"))
+            .unwrap();
+    for t in plan::ALL_TABLES {
+        for k in t.key_names {
+            assert!(
+                doc.contains(&format!("`{k}`")),
+                "docs/whatif.md does not document `{k}` of {}",
+                t.name
+            );
+        }
+    }
+}
