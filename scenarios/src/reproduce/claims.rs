@@ -831,7 +831,8 @@ static EGRET: &[Claim] = &[
         eval: |d| {
             let mut worst: f64 = 0.0;
             let mut text = Vec::new();
-            for mode in ["rehash", "state-move"] {
+            for mode in ["a-stateless-fw", "b-stateful-fw-state-move", "control-stateful-fw-rehash"]
+            {
                 let after = |fw: &str| -> Result<Vec<f64>, String> {
                     let p = d.xs(EGRET_FIG4, &format!("{mode}/{fw}"), "traffic_share_pct")?;
                     Ok(p.iter().filter(|p| p.0 >= EGRET_AFTER_FAILURE_MS).map(|p| p.1).collect())
@@ -861,14 +862,33 @@ static EGRET: &[Claim] = &[
         },
     },
     Claim {
+        id: "fig4-stateless-lb-splits-no-flow",
+        paper: "Egret Fig. 4, issue 9: with a stateless load balancer in front of stateless \
+                firewalls, no flow's state is split and every packet goes where the weights say",
+        eval: |d| {
+            let split = d.v(EGRET_FIG4_ORACLE, "twin", "a", "split_flows_count")?;
+            let misrouted = d.v(EGRET_FIG4_ORACLE, "twin", "a", "misrouted_pkts")?;
+            let lost = d.v(EGRET_FIG4_ORACLE, "twin", "a", "lost_updates")?;
+            eval(
+                split + misrouted + lost,
+                format!(
+                    "{} split flows, {} misrouted packets, {} lost updates",
+                    num(split),
+                    num(misrouted),
+                    num(lost)
+                ),
+                (split + misrouted + lost == 0.0, "all 0".into()),
+            )
+        },
+    },
+    Claim {
         id: "fig4-state-move-loses-only-at-fw2",
         paper: "Egret section 4.1.1 (observation 3): moving firewall-1's state with its flows \
                 leaves losses only where the failure implies them (flows firewall-2 held)",
         eval: |d| {
-            let lost = d.v(EGRET_FIG4_ORACLE, "twin", "state-move", "lost_updates_not_fw2")?;
-            let split =
-                d.v(EGRET_FIG4_ORACLE, "twin", "state-move", "split_flows_not_fw2_count")?;
-            let all = d.v(EGRET_FIG4_ORACLE, "twin", "state-move", "lost_updates")?;
+            let lost = d.v(EGRET_FIG4_ORACLE, "twin", "b", "lost_updates_not_fw2")?;
+            let split = d.v(EGRET_FIG4_ORACLE, "twin", "b", "split_flows_not_fw2_count")?;
+            let all = d.v(EGRET_FIG4_ORACLE, "twin", "b", "lost_updates")?;
             eval(
                 lost + split,
                 format!(

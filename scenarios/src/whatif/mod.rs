@@ -185,10 +185,6 @@ pub fn protocol_config(name: &str) -> Option<ProtocolConfig> {
                 .byte_fraction_above(3e6);
             ProtocolConfig::Uhaul(models::uhaul::UhaulConfig::paper(rho))
         }
-        "sharp" => ProtocolConfig::Sharp(
-            models::sharp::SharpConfig::default(),
-            models::sharp::HslConfig { transfer_delay: Dur::ZERO },
-        ),
         _ => return None,
     })
 }
@@ -229,6 +225,7 @@ pub fn scenario(
                 flows: FlowSource::Trace { path: path.clone(), flows: flows.clone() },
                 mtu: 1500,
                 flow_rate: base::Bps(1_000_000_000),
+                pacing: Default::default(),
             }];
         }
     }
