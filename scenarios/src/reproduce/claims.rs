@@ -1185,6 +1185,24 @@ static UHAUL: &[Claim] = &[
 
 // sharp ----------------------------------------------------------------------------------------
 
+/// Figure 4a: `scheme`'s simulated controller load against its section IV-A formula, within 10%
+/// at every rate.
+fn sharp_fig4a_sim_vs_formula(d: &Data<'_>, scheme: &str) -> Result<Eval, String> {
+    let sim = d.xs(SH_FIG4A, &format!("{scheme} (sim)"), "ctrl_processed_msgs")?;
+    let f = d.xs(SH_FIG4A, &format!("{scheme} (formula)"), "ctrl_processed_msgs")?;
+    let worst = sim.iter().zip(&f).map(|(s, f)| (s.1 - f.1).abs() / f.1).fold(0.0, f64::max);
+    eval(
+        100.0 * worst,
+        format!(
+            "largest gap {} % (sim {}; formula {})",
+            num(100.0 * worst),
+            listing(&sim, "pps", ""),
+            listing(&f, "pps", "")
+        ),
+        (worst <= 0.1, "sim within 10% of the formula at every rate".into()),
+    )
+}
+
 const SH_FIG4A: &str = "sharp/fig4a";
 const SH_FIG4B: &str = "sharp/fig4b";
 const SH_FIG5: &str = "sharp/fig5";
@@ -1254,43 +1272,13 @@ static SHARP: &[Claim] = &[
     Claim {
         id: "fig4a-opennf-sim-matches-3n-2r-c",
         paper: "SHarP section IV-A: OpenNF's controller load is 3N + 2R + C messages",
-        eval: |d| {
-            let sim = d.xs(SH_FIG4A, "OpenNF (sim)", "ctrl_processed_msgs")?;
-            let f = d.xs(SH_FIG4A, "OpenNF (formula)", "ctrl_processed_msgs")?;
-            let worst =
-                sim.iter().zip(&f).map(|(s, f)| (s.1 - f.1).abs() / f.1).fold(0.0, f64::max);
-            eval(
-                100.0 * worst,
-                format!(
-                    "largest gap {} % (sim {}; formula {})",
-                    num(100.0 * worst),
-                    listing(&sim, "pps", ""),
-                    listing(&f, "pps", "")
-                ),
-                (worst <= 0.1, "sim within 10% of the formula at every rate".into()),
-            )
-        },
+        eval: |d| sharp_fig4a_sim_vs_formula(d, "OpenNF"),
     },
     Claim {
         id: "fig4a-sharp-sim-matches-2t-c",
         paper: "SHarP section IV-A: SHarP's controller load is 2T + C messages (T: packets \
                 buffered in a 10 ms signalling period)",
-        eval: |d| {
-            let sim = d.xs(SH_FIG4A, "SHarP (sim)", "ctrl_processed_msgs")?;
-            let f = d.xs(SH_FIG4A, "SHarP (formula)", "ctrl_processed_msgs")?;
-            let worst =
-                sim.iter().zip(&f).map(|(s, f)| (s.1 - f.1).abs() / f.1).fold(0.0, f64::max);
-            eval(
-                100.0 * worst,
-                format!(
-                    "largest gap {} % (sim {}; formula {})",
-                    num(100.0 * worst),
-                    listing(&sim, "pps", ""),
-                    listing(&f, "pps", "")
-                ),
-                (worst <= 0.1, "sim within 10% of the formula at every rate".into()),
-            )
-        },
+        eval: |d| sharp_fig4a_sim_vs_formula(d, "SHarP"),
     },
     Claim {
         id: "fig4b-sharp-constant-in-state-size",

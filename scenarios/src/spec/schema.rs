@@ -38,6 +38,8 @@ macro_rules! table {
         };
     };
 }
+/// Also declares the schema of `nftwin what-if` plans (`whatif/plan.rs`).
+pub(crate) use table;
 
 table!(
     ROOT,

@@ -11,21 +11,10 @@ use toml::Spanned;
 
 use crate::spec::error::{self, ErrorKind, Issue, SpecErrors};
 use crate::spec::raw::Quantity;
-use crate::spec::schema::{Key, TableSchema};
+use crate::spec::schema::{table as schema, Key, TableSchema};
 use crate::spec::units::{self, QuantityKind};
 
 type S<T> = Spanned<T>;
-
-macro_rules! schema {
-    ($ident:ident, $name:expr, [$(($k:expr, $ex:expr)),* $(,)?], [$(($ck:expr, $cs:ident)),* $(,)?]) => {
-        pub static $ident: TableSchema = TableSchema {
-            name: $name,
-            keys: &[$(Key { name: $k, example: $ex }),*],
-            key_names: &[$($k),*],
-            children: &[$(($ck, &$cs)),*],
-        };
-    };
-}
 
 schema!(
     ROOT,
