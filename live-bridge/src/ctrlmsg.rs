@@ -8,22 +8,36 @@
 //!                                            | modify <cookie> <actions> | delete <cookie> }*n
 //!  switch -> controller   done <xid> | failed <xid> <cookie> table_full|no_such_rule
 //!                         | removed <cookie> <packets> <bytes>
+//!                         | packetin <in_port> <action|dup|miss> <packet>
+//!  controller -> switch   packetout <packet> <port|->       (SHarP's control packets, releases)
+//!  NF host -> controller  hsl <handover> ack|released       (SHarP's HSL replies)
+//!  NF host <-> NF host    state <id> <flow> <flow state> | packet <id> <packet> | done <id> <n>
 //!  operator -> controller move <id> <match> <src> <dst> <switch> <in_ports> <src_port> <dst_port>
 //! ```
+//!
+//! A packet is one token of twelve comma-separated fields,
+//! `flow,seq,src,dst,sport,dport,proto,hash,size,sent_ns,flags,tag` (addresses as `u32`); a
+//! flow state is `src,dst,sport,dport,proto,hash,packets,bytes,created,last_seen` then the
+//! update log `digest,updates,reordered,duplicates,max_seq|-,last_update` and its applied
+//! sequence numbers as runs `lo-hi` joined by `.` (`none` when empty).
 //!
 //! A match is one token of eight comma-separated fields, `-` for a wildcard:
 //! `in_port,src/len,dst/len,sport,dport,proto,lo-hi,tag`; actions are one token joined by
 //! `|`: `out.P`, `ctl`, `dup`, `tag.T`, `drop` (`none` for no action); port lists are joined by
-//! `,`. Packets (packet-in, packet-out) do not travel yet: they are refused with an error.
+//! `,`. Packets travel in the text form above (packet-in, packet-out).
 
 use std::fmt::Write as _;
 
 use base::{Dur, Time};
 use models::controller::{ControllerInput, MoveId, MoveRequest};
+use models::nf::{FlowState, NfEvent, PeerMsg};
+use models::oracle::{SeqSet, UpdateLog};
+use models::sharp::{HslReply, HslReplyKind};
 use models::switch::{
-    Action, Cookie, FlowMod, FlowModError, Match, Prefix, Rule, SwitchCtrl, SwitchEvent,
+    Action, Cookie, FlowMod, FlowModError, Match, PacketInReason, Prefix, Rule, SwitchCtrl,
+    SwitchEvent,
 };
-use models::{NodeId, PortId, Xid};
+use models::{FiveTuple, Flags, FlowId, NodeId, Packet, PortId, Xid};
 use thiserror::Error;
 
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -44,8 +58,12 @@ type R<T> = Result<T, CtrlMsgError>;
 
 /// Writes a controller-to-switch message.
 pub fn encode_switch_ctrl(m: &SwitchCtrl) -> R<String> {
-    let SwitchCtrl::FlowMods { xid, mods } = m else {
-        return Err(CtrlMsgError::Unsupported("packet-out"));
+    let (xid, mods) = match m {
+        SwitchCtrl::FlowMods { xid, mods } => (xid, mods),
+        SwitchCtrl::PacketOut { packet, out } => {
+            let port = out.map_or("-".to_string(), |p| p.0.to_string());
+            return Ok(format!("packetout {} {port}", encode_packet(packet)));
+        }
     };
     let mut s = format!("flowmods {} {}", xid.0, mods.len());
     for fm in mods {
@@ -101,6 +119,12 @@ pub fn decode_switch_ctrl(line: &str) -> R<SwitchCtrl> {
             t.end()?;
             Ok(SwitchCtrl::FlowMods { xid, mods })
         }
+        "packetout" => {
+            let packet = decode_packet(t.word("packet")?)?;
+            let out = opt(t.word("port")?, "port")?.map(PortId);
+            t.end()?;
+            Ok(SwitchCtrl::PacketOut { packet, out })
+        }
         other => Err(CtrlMsgError::Unknown(other.to_string())),
     }
 }
@@ -119,7 +143,14 @@ pub fn encode_switch_event(e: &SwitchEvent) -> R<String> {
         SwitchEvent::FlowRemoved { cookie, packets, bytes } => {
             format!("removed {} {packets} {bytes}", cookie.0)
         }
-        SwitchEvent::PacketIn { .. } => return Err(CtrlMsgError::Unsupported("packet-in")),
+        SwitchEvent::PacketIn { in_port, packet, reason } => {
+            let why = match reason {
+                PacketInReason::Action => "action",
+                PacketInReason::Duplicate => "dup",
+                PacketInReason::TableMiss => "miss",
+            };
+            format!("packetin {} {why} {}", in_port.0, encode_packet(packet))
+        }
     })
 }
 
@@ -141,6 +172,16 @@ pub fn decode_switch_event(line: &str) -> R<SwitchEvent> {
             cookie: Cookie(t.num("cookie")?),
             packets: t.num("packets")?,
             bytes: t.num("bytes")?,
+        },
+        "packetin" => SwitchEvent::PacketIn {
+            in_port: PortId(t.num("in port")?),
+            reason: match t.word("reason")? {
+                "action" => PacketInReason::Action,
+                "dup" => PacketInReason::Duplicate,
+                "miss" => PacketInReason::TableMiss,
+                other => return Err(bad("packet-in reason", other)),
+            },
+            packet: decode_packet(t.word("packet")?)?,
         },
         other => return Err(CtrlMsgError::Unknown(other.to_string())),
     };
@@ -166,8 +207,205 @@ pub fn encode_input(i: &ControllerInput) -> R<String> {
             r.src_port.0,
             r.dst_port.0
         )),
-        ControllerInput::Nf { .. } => Err(CtrlMsgError::Unsupported("an NF event")),
+        ControllerInput::Nf { from, event } => {
+            Ok(format!("nf {} {}", from.0, encode_nf_event(event)?))
+        }
     }
+}
+
+/// Writes an NF host's event to the controller (SHarP's HSL replies only, so far).
+pub fn encode_nf_event(e: &NfEvent) -> R<String> {
+    match e {
+        NfEvent::Hsl(HslReply { id, kind }) => {
+            let k = match kind {
+                HslReplyKind::Ack => "ack",
+                HslReplyKind::Released => "released",
+            };
+            Ok(format!("hsl {id} {k}"))
+        }
+        _ => Err(CtrlMsgError::Unsupported("an NF event other than SHarP's HSL replies")),
+    }
+}
+
+/// Reads what [`encode_nf_event`] wrote.
+pub fn decode_nf_event(line: &str) -> R<NfEvent> {
+    let mut t = Tokens::new(line);
+    let e = match t.word("NF event")? {
+        "hsl" => NfEvent::Hsl(HslReply {
+            id: t.num("handover")?,
+            kind: match t.word("HSL reply")? {
+                "ack" => HslReplyKind::Ack,
+                "released" => HslReplyKind::Released,
+                other => return Err(bad("HSL reply", other)),
+            },
+        }),
+        other => return Err(CtrlMsgError::Unknown(other.to_string())),
+    };
+    t.end()?;
+    Ok(e)
+}
+
+/// Writes an instance-to-instance message (the NF's own state transfer).
+pub fn encode_peer(m: &PeerMsg) -> String {
+    match m {
+        PeerMsg::State { id, flow, state } => {
+            format!("state {id} {} {}", flow.0, encode_flow_state(state))
+        }
+        PeerMsg::Packet { id, packet } => format!("packet {id} {}", encode_packet(packet)),
+        PeerMsg::Done { id, flows } => format!("done {id} {flows}"),
+    }
+}
+
+/// Reads what [`encode_peer`] wrote.
+pub fn decode_peer(line: &str) -> R<PeerMsg> {
+    let mut t = Tokens::new(line);
+    let m = match t.word("peer message")? {
+        "state" => PeerMsg::State {
+            id: t.num("transfer id")?,
+            flow: FlowId(t.num("flow")?),
+            state: Box::new(decode_flow_state(t.word("flow state")?, t.word("update log")?)?),
+        },
+        "packet" => {
+            PeerMsg::Packet { id: t.num("transfer id")?, packet: decode_packet(t.word("packet")?)? }
+        }
+        "done" => PeerMsg::Done { id: t.num("transfer id")?, flows: t.num("flows")? },
+        other => return Err(CtrlMsgError::Unknown(other.to_string())),
+    };
+    t.end()?;
+    Ok(m)
+}
+
+/// A packet as one token (see the module doc).
+pub fn encode_packet(p: &Packet) -> String {
+    format!(
+        "{},{},{},{},{},{},{},{},{},{},{},{}",
+        p.flow.0,
+        p.seq,
+        p.tuple.src,
+        p.tuple.dst,
+        p.tuple.sport,
+        p.tuple.dport,
+        p.tuple.proto,
+        p.hash,
+        p.size_bytes,
+        p.sent.as_nanos(),
+        p.flags.bits(),
+        p.tag
+    )
+}
+
+/// Reads what [`encode_packet`] wrote.
+pub fn decode_packet(s: &str) -> R<Packet> {
+    let f: Vec<&str> = s.split(',').collect();
+    if f.len() != 12 {
+        return Err(bad("packet (12 fields)", s));
+    }
+    fn n<T: std::str::FromStr>(x: &str, what: &'static str) -> R<T> {
+        x.parse().map_err(|_| bad(what, x))
+    }
+    Ok(Packet {
+        flow: FlowId(n(f[0], "flow")?),
+        seq: n(f[1], "seq")?,
+        tuple: FiveTuple {
+            src: n(f[2], "source address")?,
+            dst: n(f[3], "destination address")?,
+            sport: n(f[4], "source port")?,
+            dport: n(f[5], "destination port")?,
+            proto: n(f[6], "protocol")?,
+        },
+        hash: n(f[7], "hash")?,
+        size_bytes: n(f[8], "size")?,
+        sent: Time::from_nanos(n(f[9], "send time")?),
+        flags: Flags::from_bits(n(f[10], "flags")?),
+        tag: n(f[11], "tag")?,
+    })
+}
+
+/// A flow's state as two tokens: the state and its update log (see the module doc).
+fn encode_flow_state(s: &FlowState) -> String {
+    let t = &s.tuple;
+    let l = &s.log;
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for q in l.applied.iter() {
+        match runs.last_mut() {
+            Some((_, hi)) if hi.checked_add(1) == Some(q) => *hi = q,
+            _ => runs.push((q, q)),
+        }
+    }
+    let applied = if runs.is_empty() {
+        "none".to_string()
+    } else {
+        join(runs.iter().map(|(a, b)| format!("{a}-{b}")), ".")
+    };
+    format!(
+        "{},{},{},{},{},{},{},{},{},{} {},{},{},{},{},{},{applied}",
+        t.src,
+        t.dst,
+        t.sport,
+        t.dport,
+        t.proto,
+        s.hash,
+        s.packets,
+        s.bytes,
+        s.created.as_nanos(),
+        s.last_seen.as_nanos(),
+        l.digest,
+        l.updates,
+        l.reordered,
+        l.duplicates,
+        l.max_seq.map_or("-".to_string(), |m| m.to_string()),
+        l.last_update.as_nanos()
+    )
+}
+
+fn decode_flow_state(state: &str, log: &str) -> R<FlowState> {
+    let f: Vec<&str> = state.split(',').collect();
+    let g: Vec<&str> = log.split(',').collect();
+    if f.len() != 10 {
+        return Err(bad("flow state (10 fields)", state));
+    }
+    if g.len() != 7 {
+        return Err(bad("update log (7 fields)", log));
+    }
+    fn n<T: std::str::FromStr>(x: &str, what: &'static str) -> R<T> {
+        x.parse().map_err(|_| bad(what, x))
+    }
+    let mut applied = SeqSet::new();
+    if g[6] != "none" {
+        for run in g[6].split('.') {
+            let (a, b) = run.split_once('-').ok_or_else(|| bad("applied run", run))?;
+            let (a, b): (u32, u32) = (n(a, "applied run")?, n(b, "applied run")?);
+            if b < a {
+                return Err(bad("applied run", run));
+            }
+            for q in a..=b {
+                applied.insert(q);
+            }
+        }
+    }
+    Ok(FlowState {
+        tuple: FiveTuple {
+            src: n(f[0], "source address")?,
+            dst: n(f[1], "destination address")?,
+            sport: n(f[2], "source port")?,
+            dport: n(f[3], "destination port")?,
+            proto: n(f[4], "protocol")?,
+        },
+        hash: n(f[5], "hash")?,
+        packets: n(f[6], "packets")?,
+        bytes: n(f[7], "bytes")?,
+        created: Time::from_nanos(n(f[8], "created")?),
+        last_seen: Time::from_nanos(n(f[9], "last seen")?),
+        log: UpdateLog {
+            applied,
+            digest: n(g[0], "digest")?,
+            updates: n(g[1], "updates")?,
+            reordered: n(g[2], "reordered")?,
+            duplicates: n(g[3], "duplicates")?,
+            max_seq: opt(g[4], "max seq")?,
+            last_update: Time::from_nanos(n(g[5], "last update")?),
+        },
+    })
 }
 
 /// Reads what [`encode_input`] wrote.
@@ -195,6 +433,10 @@ pub fn decode_input(line: &str) -> R<ControllerInput> {
             };
             t.end()?;
             Ok(ControllerInput::Move(r))
+        }
+        "nf" => {
+            let from = NodeId(t.num("node")?);
+            Ok(ControllerInput::Nf { from, event: decode_nf_event(t.rest())? })
         }
         other => Err(CtrlMsgError::Unknown(other.to_string())),
     }
@@ -427,6 +669,85 @@ mod tests {
             event: SwitchEvent::FlowModsDone { xid: Xid(1) },
         };
         assert_eq!(decode_input(&encode_input(&sw).expect("encodes")), Ok(sw));
+    }
+
+    fn sample_packet() -> Packet {
+        let mut flags = Flags::MARKER;
+        flags.insert(Flags::SHARP_CTRL);
+        Packet {
+            flow: FlowId(u64::MAX),
+            seq: 7,
+            tuple: FiveTuple { src: 1, dst: 2, sport: 3, dport: 4, proto: 17 },
+            hash: 0x0201,
+            size_bytes: 64,
+            sent: Time::from_nanos(3 << 32 | 4),
+            flags,
+            tag: 0x8002,
+        }
+    }
+
+    #[test]
+    fn packet_in_and_out_round_trip() {
+        let p = sample_packet();
+        for out in [Some(PortId(2)), None] {
+            let m = SwitchCtrl::PacketOut { packet: p, out };
+            assert_eq!(decode_switch_ctrl(&encode_switch_ctrl(&m).expect("encodes")), Ok(m));
+        }
+        for reason in [PacketInReason::Action, PacketInReason::Duplicate, PacketInReason::TableMiss]
+        {
+            let e = SwitchEvent::PacketIn { in_port: PortId(1), packet: p, reason };
+            assert_eq!(decode_switch_event(&encode_switch_event(&e).expect("encodes")), Ok(e));
+        }
+    }
+
+    #[test]
+    fn hsl_replies_and_peer_messages_round_trip() {
+        for kind in [HslReplyKind::Ack, HslReplyKind::Released] {
+            let i = ControllerInput::Nf {
+                from: NodeId(4),
+                event: NfEvent::Hsl(HslReply { id: 9, kind }),
+            };
+            assert_eq!(decode_input(&encode_input(&i).expect("encodes")), Ok(i));
+        }
+        let mut log = UpdateLog::default();
+        for q in [0, 1, 2, 5, 6, 9] {
+            log.apply(Time::from_nanos(u64::from(q)), q);
+        }
+        let state = FlowState {
+            tuple: sample_packet().tuple,
+            hash: 11,
+            packets: 6,
+            bytes: 768,
+            created: Time::from_nanos(1),
+            last_seen: Time::from_nanos(9),
+            log,
+        };
+        for m in [
+            PeerMsg::State { id: 1, flow: FlowId(0), state: Box::new(state) },
+            PeerMsg::State {
+                id: 2,
+                flow: FlowId(1 << 32),
+                state: Box::new(FlowState {
+                    log: UpdateLog::default(),
+                    ..FlowState {
+                        tuple: sample_packet().tuple,
+                        hash: 0,
+                        packets: 0,
+                        bytes: 0,
+                        created: Time::ZERO,
+                        last_seen: Time::ZERO,
+                        log: UpdateLog::default(),
+                    }
+                }),
+            },
+            PeerMsg::Packet { id: 3, packet: sample_packet() },
+            PeerMsg::Done { id: 4, flows: 2 },
+        ] {
+            assert_eq!(decode_peer(&encode_peer(&m)), Ok(m));
+        }
+        assert!(decode_peer("state 1 0 1,2,3 0,0,0,0,-,0,none").is_err());
+        assert!(decode_peer("state 1 0 1,2,3,4,17,0,0,0,0,0 0,0,0,0,-,0,5-3").is_err());
+        assert!(decode_nf_event("hsl 1 maybe").is_err());
     }
 
     #[test]

@@ -21,7 +21,10 @@
 //!   every message with its wall-clock time).
 //! - [`reroute`]: the `models` controller (reroute baseline) live, over the control channel,
 //!   with its log; [`replay`] re-drives the controller from that log.
-//! - [`ctrlmsg`]: the text form of the controller's messages.
+//! - [`ctrlmsg`]: the text form of the controller's messages, packets and peer messages.
+//! - [`nfhost`]: the NF instance role (`models::nf::Nf` behind SHarP's HSL), free of DPDK.
+//! - [`sharp`]: SHarP's Figure 1 testbed live, the `models` SHarP controller driving both
+//!   switch hosts.
 //! - [`forward`]: the sustained-forwarding measurement (source, switch, sink).
 //! - `dpdk` (feature `dpdk`): the FFI to the C shim `shim/nfw_dpdk.c`, the only `unsafe` of
 //!   the workspace besides [`sys`] (root check, signals).
@@ -37,9 +40,11 @@ pub mod ctrlmsg;
 pub mod dpdk;
 pub mod forward;
 pub mod lab;
+pub mod nfhost;
 pub mod replay;
 pub mod reroute;
 pub mod roles;
+pub mod sharp;
 pub mod sys;
 
 /// Was this crate built with the DPDK shim?

@@ -17,6 +17,7 @@ use std::io::Write;
 use base::{Dur, Time};
 use models::controller::{Controller, ControllerConfig, ControllerInput, ControllerOutput};
 use models::reroute::{Reroute, RerouteConfig};
+use models::sharp::{Sharp, SharpConfig};
 use thiserror::Error;
 
 use crate::ctrlmsg::{self, CtrlMsgError};
@@ -26,11 +27,13 @@ const MAGIC: &str = "# nftwin-live-controller v1";
 /// What the controller was built from; the log's first line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ControllerSetup {
-    /// The protocol's name (only `reroute` runs live today).
+    /// The protocol's name: `reroute` or `sharp`.
     pub protocol: String,
     pub priority: u16,
     pub per_msg_ns: u64,
     pub buffer_capacity: u32,
+    /// SHarP's maximum silence (the detection entry's idle timeout); unused by reroute.
+    pub max_silence_ns: u64,
 }
 
 impl ControllerSetup {
@@ -42,25 +45,49 @@ impl ControllerSetup {
             priority: RerouteConfig::default().priority,
             per_msg_ns: c.per_msg.as_nanos(),
             buffer_capacity: c.buffer_capacity,
+            max_silence_ns: SharpConfig::default().max_silence.as_nanos(),
+        }
+    }
+
+    /// SHarP with the twin's defaults (`r = 100`, the maximum silence given, section III-C's
+    /// START_HO after the detection phase), the controller's 10 us per message.
+    pub fn sharp(max_silence_ns: u64) -> Self {
+        let c = ControllerConfig::default();
+        ControllerSetup {
+            protocol: "sharp".into(),
+            priority: SharpConfig::default().priority,
+            per_msg_ns: c.per_msg.as_nanos(),
+            buffer_capacity: c.buffer_capacity,
+            max_silence_ns,
         }
     }
 
     pub fn build(&self) -> Result<Controller, ReplayError> {
-        if self.protocol != "reroute" {
-            return Err(ReplayError::UnknownProtocol(self.protocol.clone()));
-        }
         let cfg = ControllerConfig {
             per_msg: Dur::from_nanos(self.per_msg_ns),
             buffer_capacity: self.buffer_capacity,
         };
-        Ok(Controller::new(cfg, Box::new(Reroute::new(RerouteConfig { priority: self.priority }))))
+        let protocol: Box<dyn models::controller::Protocol> = match self.protocol.as_str() {
+            "reroute" => Box::new(Reroute::new(RerouteConfig { priority: self.priority })),
+            "sharp" => Box::new(Sharp::new(SharpConfig {
+                priority: self.priority,
+                max_silence: Dur::from_nanos(self.max_silence_ns),
+                ..SharpConfig::default()
+            })),
+            _ => return Err(ReplayError::UnknownProtocol(self.protocol.clone())),
+        };
+        Ok(Controller::new(cfg, protocol))
     }
 
     fn header(&self) -> String {
-        format!(
+        let mut h = format!(
             "{MAGIC} protocol={} priority={} per_msg_ns={} buffer_capacity={}",
             self.protocol, self.priority, self.per_msg_ns, self.buffer_capacity
-        )
+        );
+        if self.protocol == "sharp" {
+            let _ = write!(h, " max_silence_ns={}", self.max_silence_ns);
+        }
+        h
     }
 
     fn parse_header(line: &str) -> Result<Self, ReplayError> {
@@ -74,6 +101,7 @@ impl ControllerSetup {
                 "priority" => s.priority = v.parse().map_err(|_| bad())?,
                 "per_msg_ns" => s.per_msg_ns = v.parse().map_err(|_| bad())?,
                 "buffer_capacity" => s.buffer_capacity = v.parse().map_err(|_| bad())?,
+                "max_silence_ns" => s.max_silence_ns = v.parse().map_err(|_| bad())?,
                 _ => return Err(bad()),
             }
         }
@@ -85,7 +113,7 @@ impl ControllerSetup {
 pub enum ReplayError {
     #[error("not a live controller log (its first line must start with `{MAGIC}`)")]
     NotALog,
-    #[error("the log's protocol `{0}` cannot be replayed (only reroute runs live today)")]
+    #[error("the log's protocol `{0}` cannot be replayed (reroute and sharp run live)")]
     UnknownProtocol(String),
     #[error("line {line}: {what}")]
     Line { line: usize, what: String },

@@ -64,6 +64,37 @@ impl SourcePlan {
     }
 }
 
+/// Host2 of SHarP's testbed "receives the packets and sends them back to Host1, creating a
+/// bidirectional traffic flow" (section IV-B): the answer to flow `f`'s packet `seq` is flow
+/// `ECHO_FLOW_BASE + f`'s packet `seq`, on the reverse 5-tuple, so the oracle checks each
+/// direction's order on its own. It keeps the request's send time: Host1 measures the round
+/// trip, as the paper does.
+pub const ECHO_FLOW_BASE: u64 = 1 << 32;
+
+/// The other direction's 5-tuple.
+pub fn reverse(t: &FiveTuple) -> FiveTuple {
+    FiveTuple { src: t.dst, dst: t.src, sport: t.dport, dport: t.sport, proto: t.proto }
+}
+
+/// The answer to data packet `p` (see [`ECHO_FLOW_BASE`]).
+pub fn echo(p: &Packet) -> Packet {
+    let flow = FlowId(ECHO_FLOW_BASE + p.flow.0);
+    let mut flags = Flags::empty();
+    if p.flags.contains(Flags::LAST) {
+        flags.insert(Flags::LAST);
+    }
+    Packet {
+        flow,
+        seq: p.seq,
+        tuple: reverse(&p.tuple),
+        hash: base::rng::fnv1a64(&flow.0.to_be_bytes()) as u32,
+        size_bytes: p.size_bytes,
+        sent: p.sent,
+        flags,
+        tag: 0,
+    }
+}
+
 /// The sink's view of what arrived: per flow the set of sequence numbers, and delays.
 #[derive(Clone, Debug, Default)]
 pub struct SinkStats {
@@ -215,6 +246,17 @@ mod tests {
         assert_eq!(s.lost_against(&p, 10), 0);
         assert_eq!(SinkStats::default().lost_against(&p, 10), 10);
         assert_eq!(s.delay_max_ns, 10);
+    }
+
+    #[test]
+    fn echo_reverses_the_tuple_and_keeps_seq_last_and_send_time() {
+        let p = plan().packet(9, Time::from_nanos(5));
+        let e = echo(&p);
+        assert_eq!((e.flow.0, e.seq), (ECHO_FLOW_BASE, 3));
+        assert_eq!((e.tuple.src, e.tuple.dst), (SINK_IP, SOURCE_IP));
+        assert_eq!((e.tuple.sport, e.tuple.dport), (SINK_PORT, SOURCE_PORT_BASE));
+        assert!(e.flags.contains(Flags::LAST) && e.is_data());
+        assert_eq!(e.sent, Time::from_nanos(5));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use live_bridge::forward::{self, ForwardPlan};
 use live_bridge::lab::{leftovers, process_alive, Lab, LabError};
 use live_bridge::reroute::{self, ReroutePlan};
+use live_bridge::sharp::{self, SharpPlan};
 
 static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -190,4 +191,76 @@ fn live_reroute_by_the_models_controller_moves_traffic_and_replays_exactly() {
     let s = live_bridge::replay::replay(&log).expect("replay gives the logged outputs");
     assert_eq!(s.inputs, 2, "the move and the switch's FlowModsDone: {log}");
     assert_eq!(leftovers(&r.run_id), Vec::<String>::new());
+}
+
+/// SHarP's Figure 1 testbed live: zero lost, reordered, duplicated packets at both hosts,
+/// every update of both directions in the final owner's state, and the controller's log
+/// replays exactly.
+fn sharp_handover(test: &str, rate_pps: u64) {
+    let Some(bin) = live_host(test) else { return };
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // The controller runs at the hosts' real-time priority, as in `nftwin live` (docs/live.md,
+    // "Scheduling"): at normal priority six real-time hosts and the builds beside them
+    // delayed its packet-ins by hundreds of ms. This thread, and the lab's threads it starts.
+    live_bridge::sys::set_realtime(live_bridge::lab::HOST_RT_PRIORITY as i32)
+        .expect("SCHED_RR as root");
+    let plan = SharpPlan {
+        rate_pps,
+        count: rate_pps * 2,
+        size_bytes: 128,
+        transfer_delay_ns: 100_000_000,
+        max_silence_ns: 15_000_000,
+        service_ns: 10_000,
+    };
+    let r = sharp::run(&bin, plan).expect("live SHarP run");
+    eprintln!(
+        "{test}: sent {} answered {} lost {} dup {} reordered {} lost_updates {} \
+         reordered_updates {} handover {:?} ns delay max {} us rtt max {} us ctrl buffer {} \
+         vnf buffer {}\n  ingr {}\n  vnf1 {}\n  vnfn {}\n  egr {}",
+        r.sent,
+        r.answered,
+        r.lost,
+        r.duplicates,
+        r.reordered,
+        r.lost_updates,
+        r.reordered_updates,
+        r.handover_ns,
+        r.delay_max_ns / 1000,
+        r.rtt_max_ns / 1000,
+        r.controller_buffer_peak_pkts,
+        r.vnf_buffer_peak_pkts,
+        r.ingr,
+        r.vnf1,
+        r.vnfn,
+        r.egr
+    );
+    assert_eq!(r.failed, None);
+    assert_eq!((r.sent, r.answered), (plan.count, plan.count), "every packet sent and answered");
+    assert_eq!((r.lost, r.duplicates, r.reordered), (0, 0, 0), "at the hosts");
+    assert_eq!((r.lost_updates, r.reordered_updates, r.duplicate_updates), (0, 0, 0), "at vnfn");
+    assert_eq!(r.controller_drops, 0);
+    let handover = r.handover_ns.expect("the handover finished");
+    assert!(handover >= plan.transfer_delay_ns, "the state transfer waits its 100 ms");
+    assert!(r.vnf_buffer_peak_pkts > 0, "vnfn buffered while the state moved");
+    assert_eq!(r.vnfn.get("hsl_unexpected"), Some(0));
+    let log = String::from_utf8(r.controller_log.clone()).expect("utf8 log");
+    let s = live_bridge::replay::replay(&log).expect("the replay gives the logged outputs");
+    assert!(s.inputs > 4 && s.outputs > 4, "{s:?}");
+    assert_eq!(leftovers(&r.run_id), Vec::<String>::new(), "the lab left nothing behind");
+}
+
+#[test]
+fn live_sharp_handover_at_1000_pps_is_loss_free_order_preserving_and_replays() {
+    sharp_handover("live_sharp_1k", 1_000);
+}
+
+/// Does not hold on the 2 shared cores this was built on (docs/live.md, "SHarP live"): at
+/// 10,000 pps each way the six hosts need more CPU than the machine has beside the builds,
+/// packets wait in the hosts' rings for up to hundreds of ms, longer than SHarP's 100 ms
+/// transfer delay, and the oracle reports what follows (e.g. 249 lost updates and 160
+/// reordered packets). Run it with `--ignored` on a machine with a core per host.
+#[test]
+#[ignore]
+fn live_sharp_handover_at_10000_pps_is_loss_free_order_preserving_and_replays() {
+    sharp_handover("live_sharp_10k", 10_000);
 }

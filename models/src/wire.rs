@@ -327,6 +327,35 @@ mod tests {
             prop_assert_eq!(decode(&buf).map(|(q, _)| q), Ok(p));
         }
 
+        /// SHarP on the wire: its control packets (`START_HO`, `BUFFER_END`, the
+        /// `BUFFER_FOLLOW_UP` test packet, flagged `MARKER | SHARP_CTRL`) and the controller's
+        /// and the switch's marks on data packets survive a frame, as the live hosts need.
+        #[test]
+        fn sharp_control_packets_and_marks_round_trip(
+            kind in 0usize..3, id in 0u32..0x4000, src in 0u32..1000, dst in 0u32..1000,
+            sport in any::<u16>(), flows in any::<u16>(), sides in any::<u8>(),
+            last in any::<bool>(), seq in any::<u32>(), by_ctrl in any::<bool>(),
+        ) {
+            use crate::controller::MoveId;
+            use crate::sharp::{ctrl_mark, sw_mark, CtrlKind, CtrlPacket};
+            let kind = [CtrlKind::StartHo, CtrlKind::BufferEnd, CtrlKind::Test][kind];
+            let c = CtrlPacket {
+                kind, id: MoveId(id), src: crate::NodeId(src), dst: crate::NodeId(dst),
+                flow: FiveTuple { src: 1, dst: 2, sport, dport: 5000, proto: 17 },
+                flows, sides, last,
+            };
+            let mut buf = Vec::new();
+            encode(&c.encode(), Mac::for_node(1), Mac::for_node(2), &mut buf);
+            let (p, _) = decode(&buf).expect("decodes");
+            prop_assert_eq!(CtrlPacket::decode(&p), Some(c));
+            let mut data = Packet::for_test(3, seq);
+            data.tag = if by_ctrl { ctrl_mark(MoveId(id)) } else { sw_mark(MoveId(id)) };
+            encode(&data, Mac::for_node(1), Mac::for_node(2), &mut buf);
+            let (q, _) = decode(&buf).expect("decodes");
+            prop_assert_eq!(q, data);
+            prop_assert!(q.is_data() && CtrlPacket::decode(&q).is_none());
+        }
+
         #[test]
         fn decode_never_panics_on_arbitrary_bytes(f in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = decode(&f);

@@ -114,13 +114,16 @@ mod live {
     use live_bridge::control::HostChannel;
     use live_bridge::ctrlmsg;
     use live_bridge::dpdk::{Burst, Eal};
-    use live_bridge::roles::{Report, SinkStats, SourcePlan};
+    use live_bridge::nfhost::{NfHost, NfHostOutput};
+    use live_bridge::roles::{self, Report, SinkStats, SourcePlan};
     use live_bridge::sys::stop_requested;
+    use models::nf::NfConfig;
+    use models::sharp::HslConfig;
     use models::switch::{
         Action, Cookie, Match, Rule, Switch, SwitchConfig, SwitchOutput, TableMiss, UpdateLatency,
     };
     use models::wire::{self, Mac};
-    use models::PortId;
+    use models::{NodeId, PortId};
 
     use super::App;
 
@@ -161,7 +164,14 @@ mod live {
             "source" => source(e, app)?,
             "switch" => switch(e, app, ports, &mut chan)?,
             "sink" => sink(e, ports)?,
-            other => return Err(format!("unknown role {other:?} (source, switch, sink)")),
+            "client" => client(e, app, &mut chan)?,
+            "echo" => echo(e)?,
+            "nf" => nf(e, app, ports, &mut chan)?,
+            other => {
+                return Err(format!(
+                    "unknown role {other:?} (source, switch, sink, client, echo, nf)"
+                ))
+            }
         };
         r.set("cpu_ns", live_bridge::sys::cpu_time_ns());
         if let Some(c) = &chan {
@@ -405,6 +415,240 @@ mod live {
         for (p, n) in per_port.iter().enumerate() {
             r.set(&format!("data_port{p}"), *n);
         }
+        Ok(r)
+    }
+
+    /// SHarP's Host1: the source's packets on port 0, and the oracle's receiver for the answers coming back on the same port (their delay is the
+    /// round trip: an answer keeps its request's send time). Says `sent <n>` on the control channel once every
+    /// packet has left, then keeps receiving until told to stop.
+    fn client(e: &Eal, app: &App, chan: &mut Option<HostChannel>) -> Result<Report, String> {
+        let plan = SourcePlan {
+            rate_pps: app.num("rate-pps", 1000)?.max(1),
+            count: app.num("count", 1000)?,
+            flows: app.num("flows", 1)?.max(1),
+            size_bytes: app.num("size", 128)? as u32,
+        };
+        let (src, dst) = (Mac::for_node(1), Mac::for_node(2));
+        let clock = Mono::start();
+        let mut burst = Burst::default();
+        let mut rx = Burst::default();
+        let mut frame = Vec::with_capacity(wire::MAX_FRAME);
+        let mut stats = SinkStats::default();
+        let (mut next, mut sent, mut partial, mut foreign) = (0u64, 0u64, 0u64, 0u64);
+        let (mut told, mut idle, mut send_ns) = (false, 0u32, 0u64);
+        while !stop_requested() {
+            let got = e.rx(0, &mut rx);
+            let now = wall();
+            for i in 0..got {
+                match wire::decode(rx.frame(i)) {
+                    Ok((p, _)) => stats.on_packet(&p, now),
+                    Err(_) => foreign += 1,
+                }
+            }
+            if sent < plan.count {
+                let due = plan.due(clock.now().as_nanos());
+                while next < due && !burst.is_full() {
+                    wire::encode(&plan.packet(next, wall()), src, dst, &mut frame);
+                    burst.push(&frame);
+                    next += 1;
+                }
+                if !burst.is_empty() {
+                    let offered = burst.len();
+                    let took = e.tx(0, &mut burst);
+                    sent += took as u64;
+                    if took < offered {
+                        partial += 1;
+                        tx_backoff(took);
+                    }
+                    continue;
+                }
+                if got == 0 {
+                    // Until the next packet is due, but no longer than an idle host naps:
+                    // the answers' delay is measured on arrival.
+                    let next_at = next * 1_000_000_000 / plan.rate_pps;
+                    let wait = next_at.saturating_sub(clock.now().as_nanos());
+                    thread::sleep(Duration::from_nanos(wait).clamp(Duration::ZERO, IDLE_SLEEP));
+                }
+                continue;
+            }
+            if !told {
+                told = true;
+                send_ns = clock.now().as_nanos();
+                if let Some(c) = chan.as_mut() {
+                    let _ = c.send(&format!("sent {sent}"));
+                }
+            }
+            idle = if got == 0 { idle.saturating_add(1) } else { 0 };
+            if idle > IDLE_POLLS {
+                thread::sleep(IDLE_SLEEP);
+            }
+        }
+        let mut r = stats.report();
+        r.set("sent", sent);
+        r.set("tx_partial_bursts", partial);
+        r.set("send_ns", send_ns);
+        r.set("foreign", foreign);
+        Ok(r)
+    }
+
+    /// SHarP's Host2: the oracle's receiver on port 0, answering every data packet at once
+    /// (`roles::echo`) out of the same port.
+    fn echo(e: &Eal) -> Result<Report, String> {
+        let me = Mac::for_node(2);
+        let mut rx = Burst::default();
+        let mut out = Burst::default();
+        let mut frame = Vec::with_capacity(wire::MAX_FRAME);
+        let mut stats = SinkStats::default();
+        let (mut foreign, mut answered, mut idle) = (0u64, 0u64, 0u32);
+        while !stop_requested() {
+            let got = e.rx(0, &mut rx);
+            let now = wall();
+            for i in 0..got {
+                match wire::decode(rx.frame(i)) {
+                    Ok((p, _)) => {
+                        stats.on_packet(&p, now);
+                        if p.is_data() {
+                            wire::encode(&roles::echo(&p), me, Mac::for_node(1), &mut frame);
+                            while !out.push(&frame) {
+                                let took = e.tx(0, &mut out);
+                                tx_backoff(took);
+                            }
+                            answered += 1;
+                        }
+                    }
+                    Err(_) => foreign += 1,
+                }
+            }
+            while !out.is_empty() && !stop_requested() {
+                let took = e.tx(0, &mut out);
+                tx_backoff(took);
+            }
+            idle = if got == 0 { idle.saturating_add(1) } else { 0 };
+            if idle > IDLE_POLLS {
+                thread::sleep(IDLE_SLEEP);
+            }
+        }
+        let mut r = stats.report();
+        r.set("answered", answered);
+        r.set("foreign", foreign);
+        Ok(r)
+    }
+
+    /// An NF instance (`live_bridge::nfhost::NfHost`: `models::nf::Nf` behind SHarP's HSL)
+    /// between port 0 (ingress switch) and port 1 (egress switch). Its HSL replies go to the
+    /// controller as `event hsl ...`; its peer-to-peer state transfer travels on the control
+    /// channel (`peer <node> <message>` out, relayed by the run, `peer <message>` in).
+    fn nf(
+        e: &Eal,
+        app: &App,
+        ports: u16,
+        chan: &mut Option<HostChannel>,
+    ) -> Result<Report, String> {
+        if ports < 2 {
+            return Err(format!("the nf role needs 2 ports, this host has {ports}"));
+        }
+        let clock = Mono::start();
+        let cfg = NfConfig {
+            service: base::Dur::from_nanos(app.num("service-ns", 10_000)?),
+            queue_capacity: app.num("queue", 1_000_000)? as u32,
+            state_bytes_per_flow: app.num("state-bytes", 10_000)? as u32,
+            ..NfConfig::default()
+        };
+        let hsl = HslConfig {
+            transfer_delay: base::Dur::from_nanos(app.num("transfer-delay-ns", 0)?),
+            fault: None,
+        };
+        let me = NodeId(app.num("node", 3)? as u32);
+        let mut host = NfHost::new(me, cfg, Some(hsl));
+        let mac = Mac::for_node(30 + me.0 as u16);
+        let mut rx = Burst::default();
+        let mut out: Vec<Burst> = (0..ports).map(|_| Burst::default()).collect();
+        let mut frame = Vec::with_capacity(wire::MAX_FRAME);
+        let (mut foreign, mut idle, mut peer_in, mut ctrl_bad) = (0u64, 0u32, 0u64, 0u64);
+        let (mut events, mut unsent, mut transmitted) = (0u64, 0u64, 0u64);
+        while !stop_requested() {
+            let mut got = 0;
+            while let Some(cmd) = chan.as_ref().and_then(HostChannel::try_command) {
+                got += 1;
+                match cmd.strip_prefix("peer ").map(ctrlmsg::decode_peer) {
+                    Some(Ok(msg)) => {
+                        peer_in += 1;
+                        host.on_peer(clock.now(), msg);
+                    }
+                    _ => ctrl_bad += 1,
+                }
+            }
+            if host.poll_timeout().is_some_and(|t| t <= clock.now()) {
+                host.handle_timeout(clock.now());
+            }
+            for p in 0..2u16 {
+                let n = e.rx(p, &mut rx);
+                got += n;
+                for i in 0..n {
+                    match wire::decode(rx.frame(i)) {
+                        Ok((pkt, _)) => host.on_packet(clock.now(), p, pkt),
+                        Err(_) => foreign += 1,
+                    }
+                }
+            }
+            while let Some(o) = host.poll_output() {
+                match o {
+                    NfHostOutput::Transmit { port, packet } => {
+                        let q = usize::from(port);
+                        wire::encode(&packet, mac, Mac::for_node(40 + port), &mut frame);
+                        while !out[q].push(&frame) {
+                            let took = e.tx(port, &mut out[q]);
+                            tx_backoff(took);
+                        }
+                        transmitted += 1;
+                    }
+                    NfHostOutput::ToController(ev) => {
+                        let sent = match (ctrlmsg::encode_nf_event(&ev), chan.as_mut()) {
+                            (Ok(line), Some(c)) => c.send(&format!("event {line}")).is_ok(),
+                            _ => false,
+                        };
+                        if sent {
+                            events += 1;
+                        } else {
+                            unsent += 1;
+                        }
+                    }
+                    NfHostOutput::ToPeer { peer, msg } => {
+                        let line = format!("peer {} {}", peer.0, ctrlmsg::encode_peer(&msg));
+                        if chan.as_mut().is_none_or(|c| c.send(&line).is_err()) {
+                            unsent += 1;
+                        }
+                    }
+                }
+            }
+            for (q, b) in out.iter_mut().enumerate() {
+                while !b.is_empty() && !stop_requested() {
+                    let took = e.tx(q as u16, b);
+                    tx_backoff(took);
+                }
+            }
+            idle = if got == 0 { idle.saturating_add(1) } else { 0 };
+            if idle > IDLE_POLLS {
+                // The NF's service and the HSL's transfer delay complete on time.
+                let nap = match host.poll_timeout() {
+                    Some(t) => {
+                        Duration::from_nanos(t.as_nanos().saturating_sub(clock.now().as_nanos()))
+                            .min(IDLE_SLEEP)
+                    }
+                    None => IDLE_SLEEP,
+                };
+                if !nap.is_zero() {
+                    thread::sleep(nap);
+                }
+            }
+        }
+        let mut r = host.report();
+        r.set("transmitted", transmitted);
+        r.set("foreign", foreign);
+        r.set("peer_in", peer_in);
+        r.set("ctrl_bad", ctrl_bad);
+        r.set("events_sent", events);
+        r.set("events_unsent", unsent);
         Ok(r)
     }
 }

@@ -14,7 +14,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use live_bridge::forward::{self, ForwardPlan};
 use live_bridge::reroute::{self, ReroutePlan};
-use scenarios::live_compare::{self, LiveMetrics, TwinParams};
+use live_bridge::sharp::SharpPlan;
+use scenarios::live_compare::{self, LiveMetrics, SharpMetrics, SharpTwinParams, TwinParams};
 use serde::Deserialize;
 
 #[derive(Debug, Args)]
@@ -88,6 +89,18 @@ struct LiveSpec {
     flows: u64,
     #[serde(default = "default_size")]
     size_bytes: u32,
+    /// `sharp`: section IV-B's artificial delay before the VNFs' state transfer.
+    #[serde(default)]
+    transfer_delay_ms: Option<u64>,
+    /// `sharp`: the detection entry's idle timeout (default: the twin's 15 ms).
+    #[serde(default)]
+    max_silence_ms: Option<u64>,
+    /// `sharp`: the VNFs' time per packet (default 10 us, as the twin's testbed).
+    #[serde(default)]
+    service_us: Option<u64>,
+    /// `--compare`: allowed relative difference of the timing metrics (default 25%).
+    #[serde(default)]
+    tolerance: Option<f64>,
 }
 
 fn one() -> u64 {
@@ -114,6 +127,9 @@ pub fn run(args: LiveArgs) -> Result<ExitCode> {
     }
     if spec.kind == "reroute" {
         return run_reroute(&host_bin, &spec, &args);
+    }
+    if spec.kind == "sharp" {
+        return run_sharp(&host_bin, &spec, &args);
     }
     if args.compare {
         bail!("--compare needs a live file of kind `reroute` (the forward kind has no twin counterpart yet)");
@@ -239,6 +255,133 @@ fn run_reroute(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<Exit
     Ok(if ok && agree { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
+fn run_sharp(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCode> {
+    let out = args.out.as_path();
+    let plan = SharpPlan {
+        rate_pps: spec.rate_pps,
+        count: spec.rate_pps * spec.seconds,
+        size_bytes: spec.size_bytes,
+        transfer_delay_ns: spec.transfer_delay_ms.unwrap_or(100) * 1_000_000,
+        max_silence_ns: spec.max_silence_ms.unwrap_or(15) * 1_000_000,
+        service_ns: spec.service_us.unwrap_or(10) * 1_000,
+    };
+    // Calibration first (for --compare): a forwarding run of a second at the same rate gives
+    // a hop's one-way delay and the control channel's round trip to a switch host.
+    let calibration = if args.compare {
+        let cal = forward::run(
+            host_bin,
+            ForwardPlan {
+                rate_pps: spec.rate_pps,
+                count: spec.rate_pps,
+                flows: 1,
+                size_bytes: spec.size_bytes,
+            },
+        )
+        .map_err(|e| anyhow!("calibration run failed: {e}"))?;
+        eprintln!(
+            "calibration: control round trip {} us (median of 21), path delay mean {} us",
+            cal.control_rtt_ns / 1000,
+            cal.delay_mean_ns / 1000
+        );
+        Some(cal)
+    } else {
+        None
+    };
+    eprintln!(
+        "live: SHarP testbed, {} packets each way at {} pps, handed over from vnf1 to vnfn halfway ({} ms state transfer)",
+        plan.count,
+        plan.rate_pps,
+        plan.transfer_delay_ns / 1_000_000
+    );
+    let r = live_bridge::sharp::run(host_bin, plan).map_err(|e| anyhow!("live run failed: {e}"))?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let log = out.join("controller.log");
+    let tmp = out.join("controller.log.tmp");
+    std::fs::write(&tmp, &r.controller_log)
+        .and_then(|()| std::fs::rename(&tmp, &log))
+        .with_context(|| format!("cannot write {}", log.display()))?;
+    println!("metric                       value");
+    println!("sent_pkts (h1 -> h2)         {}", r.sent);
+    println!("answered_pkts (h2 -> h1)     {}", r.answered);
+    println!("lost_pkts                    {}", r.lost);
+    println!("duplicate_pkts               {}", r.duplicates);
+    println!("reordered_pkts               {}", r.reordered);
+    println!("lost_updates                 {}", r.lost_updates);
+    println!("reordered_updates            {}", r.reordered_updates);
+    println!("duplicate_updates            {}", r.duplicate_updates);
+    match r.handover_ns {
+        Some(ns) => println!("handover_ms                  {:.3}", ns as f64 / 1e6),
+        None => println!("handover_ms                  (the handover did not finish)"),
+    }
+    println!("delay_max_ms (h1 -> h2)      {:.3}", r.delay_max_ns as f64 / 1e6);
+    println!("rtt_max_ms (at h1)           {:.3}", r.rtt_max_ns as f64 / 1e6);
+    println!("controller_buffer_peak_pkts  {}", r.controller_buffer_peak_pkts);
+    println!("vnf_buffer_peak_pkts         {}", r.vnf_buffer_peak_pkts);
+    println!("controller_log               {}", log.display());
+    if let Some(f) = &r.failed {
+        println!("failed                       {f}");
+    }
+    for (n, rep) in [
+        ("h1", &r.h1),
+        ("ingr", &r.ingr),
+        ("vnf1", &r.vnf1),
+        ("vnfn", &r.vnfn),
+        ("egr", &r.egr),
+        ("h2", &r.h2),
+    ] {
+        eprintln!("{n}: {rep}");
+    }
+    let ok = r.lost == 0
+        && r.duplicates == 0
+        && r.reordered == 0
+        && r.lost_updates == 0
+        && r.reordered_updates == 0
+        && r.duplicate_updates == 0
+        && r.controller_drops == 0
+        && r.handover_ns.is_some()
+        && r.failed.is_none();
+    println!(
+        "verdict                      {}",
+        if ok { "loss-free, order-preserving" } else { "VIOLATION or unfinished" }
+    );
+    let Some(cal) = calibration else {
+        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) });
+    };
+    let params = SharpTwinParams {
+        rate_pps: plan.rate_pps,
+        count: plan.count,
+        size_bytes: plan.size_bytes,
+        transfer_delay_ns: plan.transfer_delay_ns,
+        max_silence_ns: plan.max_silence_ns,
+        service_ns: plan.service_ns,
+        control_latency_ns: (cal.control_rtt_ns as f64 / 2.0 * args.twin_control_scale) as u64,
+        hop_delay_ns: cal.delay_mean_ns / 2,
+    };
+    let twin = live_compare::run_sharp_twin(&params, out)?;
+    let live = SharpMetrics {
+        lost_pkts: r.lost as f64,
+        duplicate_pkts: r.duplicates as f64,
+        reordered_pkts: r.reordered as f64,
+        lost_updates: r.lost_updates as f64,
+        handover_ms: r.handover_ns.map_or(f64::NAN, |n| n as f64 / 1e6),
+        max_delay_ms: r.delay_max_ns as f64 / 1e6,
+        controller_buffer_peak_pkts: f64::from(r.controller_buffer_peak_pkts),
+        vnf_buffer_peak_pkts: r.vnf_buffer_peak_pkts as f64,
+    };
+    let tolerance = spec.tolerance.unwrap_or(args.tolerance);
+    let rows = live_compare::compare_sharp(&live, &twin, tolerance);
+    println!();
+    println!(
+        "twin parameters: control_latency {} us, hop delay {} us (scenario: {})",
+        params.control_latency_ns / 1000,
+        params.hop_delay_ns / 1000,
+        out.join("live-twin.toml").display()
+    );
+    print!("{}", live_compare::table(&rows));
+    let agree = rows.iter().all(|r| r.ok);
+    Ok(if ok && agree { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
 fn parse(file: &Path, text: &str) -> Result<LiveSpec> {
     let f: LiveFile = toml::from_str(text).map_err(|e| {
         let (line, col) =
@@ -251,9 +394,9 @@ fn parse(file: &Path, text: &str) -> Result<LiveSpec> {
         let (l, c) = scenarios::spec::error::line_col(text, off);
         format!("{}:{l}:{c}", file.display())
     };
-    if s.kind != "forward" && s.kind != "reroute" {
+    if !["forward", "reroute", "sharp"].contains(&s.kind.as_str()) {
         bail!(
-            "{}: error: unknown live kind `{}`\nhelp: the kinds are: forward, reroute",
+            "{}: error: unknown live kind `{}`\nhelp: the kinds are: forward, reroute, sharp",
             at("kind"),
             s.kind
         );
