@@ -53,6 +53,8 @@ pub struct SharpPlan {
     pub max_silence_ns: u64,
     /// The VNFs' time per packet (the twin's `service`).
     pub service_ns: u64,
+    /// How long an idle host naps between polls (`nftwin-host --idle-us`).
+    pub idle_us: u64,
 }
 
 /// What a live SHarP handover measured.
@@ -140,8 +142,9 @@ pub fn run(host_bin: &Path, plan: SharpPlan) -> Result<SharpResult, LabError> {
     let (vnfn_1, egr1) = lab.link("vnfn", "egr")?;
     let (egr2, h2_if) = lab.link("egr", "h2")?;
     let ready = Duration::from_secs(30);
-    lab.spawn("h2", &[h2_if], &args(&["--role", "echo"]))?;
-    lab.spawn("egr", &[egr0, egr1, egr2], &args(&["--role", "switch", "--route", "0:2,1:2,2:0"]))?;
+    lab.spawn("h2", &[h2_if], &with_idle(args(&["--role", "echo"]), &plan))?;
+    let egr = args(&["--role", "switch", "--route", "0:2,1:2,2:0"]);
+    lab.spawn("egr", &[egr0, egr1, egr2], &with_idle(egr, &plan))?;
     for (name, node, ifs) in [("vnf1", VNF1, [vnf1_0, vnf1_1]), ("vnfn", VNFN, [vnfn_0, vnfn_1])] {
         let a = args(&[
             "--role",
@@ -153,7 +156,7 @@ pub fn run(host_bin: &Path, plan: SharpPlan) -> Result<SharpResult, LabError> {
             "--transfer-delay-ns",
             &plan.transfer_delay_ns.to_string(),
         ]);
-        lab.spawn(name, &ifs, &a)?;
+        lab.spawn(name, &ifs, &with_idle(a, &plan))?;
     }
     lab.spawn(
         "ingr",
@@ -168,18 +171,21 @@ pub fn run(host_bin: &Path, plan: SharpPlan) -> Result<SharpResult, LabError> {
     lab.spawn(
         "h1",
         &[h1_if],
-        &args(&[
-            "--role",
-            "client",
-            "--rate-pps",
-            &plan.rate_pps.to_string(),
-            "--count",
-            &plan.count.to_string(),
-            "--flows",
-            "1",
-            "--size",
-            &plan.size_bytes.to_string(),
-        ]),
+        &with_idle(
+            args(&[
+                "--role",
+                "client",
+                "--rate-pps",
+                &plan.rate_pps.to_string(),
+                "--count",
+                &plan.count.to_string(),
+                "--flows",
+                "1",
+                "--size",
+                &plan.size_bytes.to_string(),
+            ]),
+            &plan,
+        ),
     )?;
     lab.wait_ready("h1", ready)?;
     let clock = Mono::start();
@@ -316,4 +322,9 @@ fn handle(ctl: &mut LoggedController, now: Time, input: ControllerInput) -> Vec<
 
 fn args(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
+}
+
+fn with_idle(mut a: Vec<String>, plan: &SharpPlan) -> Vec<String> {
+    a.extend(["--idle-us".to_string(), plan.idle_us.to_string()]);
+    a
 }

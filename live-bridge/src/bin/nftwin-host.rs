@@ -134,6 +134,17 @@ mod live {
     /// nothing to do. (Sleeping after every short burst instead cost more loss, not less.)
     const IDLE_POLLS: u32 = 16;
     const IDLE_SLEEP: Duration = Duration::from_micros(50);
+
+    /// The idle nap: `--idle-us` (default [`IDLE_SLEEP`]). SHarP's six hosts nap longer: each
+    /// wake-up costs CPU (a timer in a KVM guest), and six hosts waking every 50 us took most
+    /// of the 2 cores (docs/live.md, "SHarP live").
+    fn idle_sleep(app: &App) -> Result<Duration, String> {
+        Ok(app.opts.get("idle-us").map_or(Ok(IDLE_SLEEP), |v| {
+            v.parse()
+                .map(Duration::from_micros)
+                .map_err(|_| format!("--idle-us {v:?} is not a number"))
+        })?)
+    }
     /// The source's shortest sleep: its pacing granularity (at 100,000 pps about 10 packets
     /// leave together; the sink's delay includes up to this much of the source's batching).
     const SOURCE_QUANTUM: Duration = Duration::from_micros(100);
@@ -165,7 +176,7 @@ mod live {
             "switch" => switch(e, app, ports, &mut chan)?,
             "sink" => sink(e, ports)?,
             "client" => client(e, app, &mut chan)?,
-            "echo" => echo(e)?,
+            "echo" => echo(e, app)?,
             "nf" => nf(e, app, ports, &mut chan)?,
             other => {
                 return Err(format!(
@@ -248,6 +259,7 @@ mod live {
         ports: u16,
         chan: &mut Option<HostChannel>,
     ) -> Result<Report, String> {
+        let idle_nap = idle_sleep(app)?;
         let clock = Mono::start();
         // E2's software dataplane: 20 us per rule (models::switch::UpdateLatency::e2_software).
         let cfg = SwitchConfig {
@@ -360,9 +372,9 @@ mod live {
                 let nap = match sw.poll_timeout() {
                     Some(t) => {
                         Duration::from_nanos(t.as_nanos().saturating_sub(clock.now().as_nanos()))
-                            .min(IDLE_SLEEP)
+                            .min(idle_nap)
                     }
-                    None => IDLE_SLEEP,
+                    None => idle_nap,
                 };
                 if !nap.is_zero() {
                     thread::sleep(nap);
@@ -422,6 +434,7 @@ mod live {
     /// round trip: an answer keeps its request's send time). Says `sent <n>` on the control channel once every
     /// packet has left, then keeps receiving until told to stop.
     fn client(e: &Eal, app: &App, chan: &mut Option<HostChannel>) -> Result<Report, String> {
+        let idle_nap = idle_sleep(app)?;
         let plan = SourcePlan {
             rate_pps: app.num("rate-pps", 1000)?.max(1),
             count: app.num("count", 1000)?,
@@ -467,7 +480,7 @@ mod live {
                     // the answers' delay is measured on arrival.
                     let next_at = next * 1_000_000_000 / plan.rate_pps;
                     let wait = next_at.saturating_sub(clock.now().as_nanos());
-                    thread::sleep(Duration::from_nanos(wait).clamp(Duration::ZERO, IDLE_SLEEP));
+                    thread::sleep(Duration::from_nanos(wait).clamp(Duration::ZERO, idle_nap));
                 }
                 continue;
             }
@@ -480,7 +493,7 @@ mod live {
             }
             idle = if got == 0 { idle.saturating_add(1) } else { 0 };
             if idle > IDLE_POLLS {
-                thread::sleep(IDLE_SLEEP);
+                thread::sleep(idle_nap);
             }
         }
         let mut r = stats.report();
@@ -493,7 +506,8 @@ mod live {
 
     /// SHarP's Host2: the oracle's receiver on port 0, answering every data packet at once
     /// (`roles::echo`) out of the same port.
-    fn echo(e: &Eal) -> Result<Report, String> {
+    fn echo(e: &Eal, app: &App) -> Result<Report, String> {
+        let idle_nap = idle_sleep(app)?;
         let me = Mac::for_node(2);
         let mut rx = Burst::default();
         let mut out = Burst::default();
@@ -525,7 +539,7 @@ mod live {
             }
             idle = if got == 0 { idle.saturating_add(1) } else { 0 };
             if idle > IDLE_POLLS {
-                thread::sleep(IDLE_SLEEP);
+                thread::sleep(idle_nap);
             }
         }
         let mut r = stats.report();
@@ -547,6 +561,7 @@ mod live {
         if ports < 2 {
             return Err(format!("the nf role needs 2 ports, this host has {ports}"));
         }
+        let idle_nap = idle_sleep(app)?;
         let clock = Mono::start();
         let cfg = NfConfig {
             service: base::Dur::from_nanos(app.num("service-ns", 10_000)?),
@@ -633,9 +648,9 @@ mod live {
                 let nap = match host.poll_timeout() {
                     Some(t) => {
                         Duration::from_nanos(t.as_nanos().saturating_sub(clock.now().as_nanos()))
-                            .min(IDLE_SLEEP)
+                            .min(idle_nap)
                     }
-                    None => IDLE_SLEEP,
+                    None => idle_nap,
                 };
                 if !nap.is_zero() {
                     thread::sleep(nap);

@@ -98,6 +98,9 @@ struct LiveSpec {
     /// `sharp`: the VNFs' time per packet (default 10 us, as the twin's testbed).
     #[serde(default)]
     service_us: Option<u64>,
+    /// `sharp`: how long an idle host naps between polls (default 50 us).
+    #[serde(default)]
+    idle_us: Option<u64>,
     /// `--compare`: allowed relative difference of the timing metrics (default 25%).
     #[serde(default)]
     tolerance: Option<f64>,
@@ -264,6 +267,7 @@ fn run_sharp(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCo
         transfer_delay_ns: spec.transfer_delay_ms.unwrap_or(100) * 1_000_000,
         max_silence_ns: spec.max_silence_ms.unwrap_or(15) * 1_000_000,
         service_ns: spec.service_us.unwrap_or(10) * 1_000,
+        idle_us: spec.idle_us.unwrap_or(50),
     };
     // Calibration first (for --compare): a forwarding run of a second at the same rate gives
     // a hop's one-way delay and the control channel's round trip to a switch host.
