@@ -30,7 +30,7 @@ use std::fmt::Write as _;
 
 use base::{Dur, Time};
 use models::controller::{ControllerInput, MoveId, MoveRequest};
-use models::nf::{FlowState, NfEvent, PeerMsg};
+use models::nf::{EventAction, ExportLock, FlowState, NfCtrl, NfEvent, PeerMsg};
 use models::oracle::{SeqSet, UpdateLog};
 use models::sharp::{HslReply, HslReplyKind};
 use models::switch::{
@@ -213,18 +213,30 @@ pub fn encode_input(i: &ControllerInput) -> R<String> {
     }
 }
 
-/// Writes an NF host's event to the controller (SHarP's HSL replies only, so far).
+/// Writes an NF host's event to the controller: SHarP's HSL replies and OpenNF's events
+/// (`chunk`, `perflowdone`, `putdone`, `deldone`, `transferdone`, `holdended`, `pkt`).
 pub fn encode_nf_event(e: &NfEvent) -> R<String> {
-    match e {
+    Ok(match e {
         NfEvent::Hsl(HslReply { id, kind }) => {
             let k = match kind {
                 HslReplyKind::Ack => "ack",
                 HslReplyKind::Released => "released",
             };
-            Ok(format!("hsl {id} {k}"))
+            format!("hsl {id} {k}")
         }
-        _ => Err(CtrlMsgError::Unsupported("an NF event other than SHarP's HSL replies")),
-    }
+        NfEvent::PerflowChunk { xid, flow, state } => {
+            format!("chunk {} {} {}", xid.0, flow.0, encode_flow_state(state))
+        }
+        NfEvent::PerflowDone { xid, flows } => format!("perflowdone {} {flows}", xid.0),
+        NfEvent::PutDone { xid, flows } => format!("putdone {} {flows}", xid.0),
+        NfEvent::DelDone { xid, flows } => format!("deldone {} {flows}", xid.0),
+        NfEvent::TransferDone { xid, flows } => format!("transferdone {} {flows}", xid.0),
+        NfEvent::HoldEnded { id } => format!("holdended {id}"),
+        NfEvent::Packet { id, packet, exported } => {
+            format!("pkt {id} {} {}", encode_packet(packet), u8::from(*exported))
+        }
+        NfEvent::SetFilter { .. } => return Err(CtrlMsgError::Unsupported("U-HAUL's SetFilter")),
+    })
 }
 
 /// Reads what [`encode_nf_event`] wrote.
@@ -239,10 +251,151 @@ pub fn decode_nf_event(line: &str) -> R<NfEvent> {
                 other => return Err(bad("HSL reply", other)),
             },
         }),
+        "chunk" => NfEvent::PerflowChunk {
+            xid: Xid(t.num("xid")?),
+            flow: FlowId(t.num("flow")?),
+            state: Box::new(decode_flow_state(t.word("flow state")?, t.word("update log")?)?),
+        },
+        "perflowdone" => NfEvent::PerflowDone { xid: Xid(t.num("xid")?), flows: t.num("flows")? },
+        "putdone" => NfEvent::PutDone { xid: Xid(t.num("xid")?), flows: t.num("flows")? },
+        "deldone" => NfEvent::DelDone { xid: Xid(t.num("xid")?), flows: t.num("flows")? },
+        "transferdone" => NfEvent::TransferDone { xid: Xid(t.num("xid")?), flows: t.num("flows")? },
+        "holdended" => NfEvent::HoldEnded { id: t.num("hold id")? },
+        "pkt" => NfEvent::Packet {
+            id: t.num("lock id")?,
+            packet: decode_packet(t.word("packet")?)?,
+            exported: match t.word("exported")? {
+                "0" => false,
+                "1" => true,
+                other => return Err(bad("exported (0 or 1)", other)),
+            },
+        },
         other => return Err(CtrlMsgError::Unknown(other.to_string())),
     };
     t.end()?;
     Ok(e)
+}
+
+/// Writes a controller-to-NF message (OpenNF's southbound calls).
+pub fn encode_nf_ctrl(c: &NfCtrl) -> R<String> {
+    let lock = |l: &Option<ExportLock>| match l {
+        None => "-".to_string(),
+        Some(l) => {
+            let a = match l.action {
+                EventAction::Drop => "drop",
+                EventAction::Buffer => "buffer",
+                EventAction::Copy => "copy",
+            };
+            format!("{}:{a}:{}", l.id, u8::from(l.late))
+        }
+    };
+    Ok(match c {
+        NfCtrl::GetPerflow { xid, filter, lock: l } => {
+            format!("getperflow {} {} {}", xid.0, encode_match(filter), lock(l))
+        }
+        NfCtrl::PutPerflow { xid, states } => {
+            let mut s = format!("putperflow {} {}", xid.0, states.len());
+            for (f, st) in states {
+                let _ = write!(s, " {} {}", f.0, encode_flow_state(st));
+            }
+            s
+        }
+        NfCtrl::DelPerflow { xid, filter } => {
+            format!("delperflow {} {}", xid.0, encode_match(filter))
+        }
+        NfCtrl::SetCreateState { create, unseen_tag } => {
+            format!("setcreate {} {unseen_tag}", u8::from(*create))
+        }
+        NfCtrl::DisableEvents { id } => format!("disable {id}"),
+        NfCtrl::Transfer { xid, peer, filter, lock: l } => {
+            format!("transfer {} {} {} {}", xid.0, peer.0, encode_match(filter), lock(&Some(*l)))
+        }
+        NfCtrl::Accept { xid, peer, id } => format!("accept {} {} {id}", xid.0, peer.0),
+        NfCtrl::Hold { id, filter } => format!("hold {id} {}", encode_match(filter)),
+        NfCtrl::SetExportWindow { active_within } => {
+            format!(
+                "window {}",
+                active_within.map_or("-".to_string(), |d| d.as_nanos().to_string())
+            )
+        }
+        NfCtrl::TransferFlows { .. } => {
+            return Err(CtrlMsgError::Unsupported("TransferFlows (the HSL's, inside the host)"))
+        }
+        NfCtrl::GetElephant { .. } => {
+            return Err(CtrlMsgError::Unsupported("U-HAUL's getElephant"))
+        }
+    })
+}
+
+/// Reads what [`encode_nf_ctrl`] wrote.
+pub fn decode_nf_ctrl(line: &str) -> R<NfCtrl> {
+    fn lock(s: &str) -> R<Option<ExportLock>> {
+        if s == "-" {
+            return Ok(None);
+        }
+        let f: Vec<&str> = s.split(':').collect();
+        if f.len() != 3 {
+            return Err(bad("lock (id:action:late)", s));
+        }
+        Ok(Some(ExportLock {
+            id: f[0].parse().map_err(|_| bad("lock id", s))?,
+            action: match f[1] {
+                "drop" => EventAction::Drop,
+                "buffer" => EventAction::Buffer,
+                "copy" => EventAction::Copy,
+                _ => return Err(bad("lock action", s)),
+            },
+            late: match f[2] {
+                "0" => false,
+                "1" => true,
+                _ => return Err(bad("lock late (0 or 1)", s)),
+            },
+        }))
+    }
+    let mut t = Tokens::new(line);
+    let c = match t.word("NF message")? {
+        "getperflow" => NfCtrl::GetPerflow {
+            xid: Xid(t.num("xid")?),
+            filter: decode_match(t.word("filter")?)?,
+            lock: lock(t.word("lock")?)?,
+        },
+        "putperflow" => {
+            let xid = Xid(t.num("xid")?);
+            let n: usize = t.num("count")?;
+            let mut states = Vec::with_capacity(n.min(4096));
+            for _ in 0..n {
+                let f = FlowId(t.num("flow")?);
+                states.push((f, decode_flow_state(t.word("flow state")?, t.word("update log")?)?));
+            }
+            NfCtrl::PutPerflow { xid, states }
+        }
+        "delperflow" => {
+            NfCtrl::DelPerflow { xid: Xid(t.num("xid")?), filter: decode_match(t.word("filter")?)? }
+        }
+        "setcreate" => NfCtrl::SetCreateState {
+            create: t.num::<u8>("create")? != 0,
+            unseen_tag: t.num("unseen tag")?,
+        },
+        "disable" => NfCtrl::DisableEvents { id: t.num("lock id")? },
+        "transfer" => NfCtrl::Transfer {
+            xid: Xid(t.num("xid")?),
+            peer: NodeId(t.num("peer")?),
+            filter: decode_match(t.word("filter")?)?,
+            lock: lock(t.word("lock")?)?.ok_or(CtrlMsgError::Missing("a transfer's lock"))?,
+        },
+        "accept" => NfCtrl::Accept {
+            xid: Xid(t.num("xid")?),
+            peer: NodeId(t.num("peer")?),
+            id: t.num("transfer id")?,
+        },
+        "hold" => NfCtrl::Hold { id: t.num("hold id")?, filter: decode_match(t.word("filter")?)? },
+        "window" => NfCtrl::SetExportWindow {
+            active_within: opt(t.word("window")?, "window")?.map(Dur::from_nanos),
+        },
+        other => return Err(CtrlMsgError::Unknown(other.to_string())),
+    };
+    t.end()?;
+    Ok(c)
 }
 
 /// Writes an instance-to-instance message (the NF's own state transfer).
@@ -748,6 +901,54 @@ mod tests {
         assert!(decode_peer("state 1 0 1,2,3 0,0,0,0,-,0,none").is_err());
         assert!(decode_peer("state 1 0 1,2,3,4,17,0,0,0,0,0 0,0,0,0,-,0,5-3").is_err());
         assert!(decode_nf_event("hsl 1 maybe").is_err());
+    }
+
+    #[test]
+    fn opennf_calls_and_events_round_trip() {
+        let lock = ExportLock { id: 3, action: EventAction::Buffer, late: true };
+        let filter = Match { in_port: Some(PortId(0)), ..Match::any() };
+        let mut log = UpdateLog::default();
+        log.apply(Time::from_nanos(5), 0);
+        let state = FlowState {
+            tuple: sample_packet().tuple,
+            hash: 1,
+            packets: 1,
+            bytes: 128,
+            created: Time::from_nanos(5),
+            last_seen: Time::from_nanos(5),
+            log,
+        };
+        for c in [
+            NfCtrl::GetPerflow { xid: Xid(1), filter: filter.clone(), lock: Some(lock) },
+            NfCtrl::GetPerflow { xid: Xid(1), filter: Match::any(), lock: None },
+            NfCtrl::PutPerflow {
+                xid: Xid(2),
+                states: vec![(FlowId(7), state.clone()), (FlowId(8), state.clone())],
+            },
+            NfCtrl::DelPerflow { xid: Xid(3), filter: filter.clone() },
+            NfCtrl::SetCreateState { create: false, unseen_tag: 9 },
+            NfCtrl::DisableEvents { id: 3 },
+            NfCtrl::Transfer { xid: Xid(4), peer: NodeId(4), filter: filter.clone(), lock },
+            NfCtrl::Accept { xid: Xid(5), peer: NodeId(3), id: 1 },
+            NfCtrl::Hold { id: 1, filter },
+            NfCtrl::SetExportWindow { active_within: Some(Dur::from_millis(3)) },
+            NfCtrl::SetExportWindow { active_within: None },
+        ] {
+            assert_eq!(decode_nf_ctrl(&encode_nf_ctrl(&c).expect("encodes")), Ok(c));
+        }
+        for e in [
+            NfEvent::PerflowChunk { xid: Xid(1), flow: FlowId(7), state: Box::new(state) },
+            NfEvent::PerflowDone { xid: Xid(1), flows: 500 },
+            NfEvent::PutDone { xid: Xid(2), flows: 1 },
+            NfEvent::DelDone { xid: Xid(3), flows: 500 },
+            NfEvent::TransferDone { xid: Xid(4), flows: 2 },
+            NfEvent::HoldEnded { id: 1 },
+            NfEvent::Packet { id: 3, packet: sample_packet(), exported: true },
+        ] {
+            let i = ControllerInput::Nf { from: NodeId(3), event: e };
+            assert_eq!(decode_input(&encode_input(&i).expect("encodes")), Ok(i));
+        }
+        assert!(decode_nf_ctrl("getperflow 1 -,-,-,-,-,-,-,- 3:keep:1").is_err());
     }
 
     #[test]

@@ -23,6 +23,7 @@
 //!   with its log; [`replay`] re-drives the controller from that log.
 //! - [`ctrlmsg`]: the text form of the controller's messages, packets and peer messages.
 //! - [`nfhost`]: the NF instance role (`models::nf::Nf` behind SHarP's HSL), free of DPDK.
+//! - [`opennf`]: OpenNF's loss-free move of every flow between two NF hosts, live.
 //! - [`sharp`]: SHarP's Figure 1 testbed live, the `models` SHarP controller driving both
 //!   switch hosts.
 //! - [`forward`]: the sustained-forwarding measurement (source, switch, sink).
@@ -41,6 +42,7 @@ pub mod dpdk;
 pub mod forward;
 pub mod lab;
 pub mod nfhost;
+pub mod opennf;
 pub mod replay;
 pub mod reroute;
 pub mod roles;

@@ -85,6 +85,12 @@ impl NfHost {
         self.drain(now);
     }
 
+    /// A call from the controller (OpenNF's southbound API).
+    pub fn on_ctrl(&mut self, now: Time, msg: NfCtrl) {
+        self.nf.handle_ctrl(now, msg);
+        self.drain(now);
+    }
+
     /// A message from another instance.
     pub fn on_peer(&mut self, now: Time, msg: PeerMsg) {
         self.nf.handle_peer(now, msg);

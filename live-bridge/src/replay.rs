@@ -16,6 +16,8 @@ use std::io::Write;
 
 use base::{Dur, Time};
 use models::controller::{Controller, ControllerConfig, ControllerInput, ControllerOutput};
+use models::opennf::{OpenNf, OpenNfConfig};
+use models::oracle::Guarantee;
 use models::reroute::{Reroute, RerouteConfig};
 use models::sharp::{Sharp, SharpConfig};
 use thiserror::Error;
@@ -27,7 +29,7 @@ const MAGIC: &str = "# nftwin-live-controller v1";
 /// What the controller was built from; the log's first line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ControllerSetup {
-    /// The protocol's name: `reroute` or `sharp`.
+    /// The protocol's name: `reroute`, `sharp` or `opennf-loss-free`.
     pub protocol: String,
     pub priority: u16,
     pub per_msg_ns: u64,
@@ -62,6 +64,19 @@ impl ControllerSetup {
         }
     }
 
+    /// OpenNF's loss-free move with the twin's defaults for it (parallelizing, early release
+    /// and late locking on: `OpenNfConfig::opennf`), the controller's 10 us per message.
+    pub fn opennf() -> Self {
+        let c = ControllerConfig::default();
+        ControllerSetup {
+            protocol: "opennf-loss-free".into(),
+            priority: OpenNfConfig::opennf(Guarantee::LossFree).priority,
+            per_msg_ns: c.per_msg.as_nanos(),
+            buffer_capacity: c.buffer_capacity,
+            max_silence_ns: SharpConfig::default().max_silence.as_nanos(),
+        }
+    }
+
     pub fn build(&self) -> Result<Controller, ReplayError> {
         let cfg = ControllerConfig {
             per_msg: Dur::from_nanos(self.per_msg_ns),
@@ -73,6 +88,10 @@ impl ControllerSetup {
                 priority: self.priority,
                 max_silence: Dur::from_nanos(self.max_silence_ns),
                 ..SharpConfig::default()
+            })),
+            "opennf-loss-free" => Box::new(OpenNf::new(OpenNfConfig {
+                priority: self.priority,
+                ..OpenNfConfig::opennf(Guarantee::LossFree)
             })),
             _ => return Err(ReplayError::UnknownProtocol(self.protocol.clone())),
         };
@@ -113,7 +132,7 @@ impl ControllerSetup {
 pub enum ReplayError {
     #[error("not a live controller log (its first line must start with `{MAGIC}`)")]
     NotALog,
-    #[error("the log's protocol `{0}` cannot be replayed (reroute and sharp run live)")]
+    #[error("the log's protocol `{0}` cannot be replayed (reroute, sharp and opennf-loss-free run live)")]
     UnknownProtocol(String),
     #[error("line {line}: {what}")]
     Line { line: usize, what: String },

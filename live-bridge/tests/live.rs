@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use live_bridge::forward::{self, ForwardPlan};
 use live_bridge::lab::{leftovers, process_alive, Lab, LabError};
+use live_bridge::opennf::{self, OpenNfPlan};
 use live_bridge::reroute::{self, ReroutePlan};
 use live_bridge::sharp::{self, SharpPlan};
 
@@ -263,4 +264,46 @@ fn live_sharp_handover_at_1000_pps_is_loss_free_order_preserving_and_replays() {
 #[test]
 fn live_sharp_handover_at_10000_pps_is_loss_free_order_preserving_and_replays() {
     sharp_handover("live_sharp_10k", 10_000, 200);
+}
+
+/// OpenNF's loss-free move of 500 flows live: nothing lost at the sink, every update in nf2's
+/// update logs (no lost updates), all 500 flows' state at nf2, and the log replays exactly.
+#[test]
+fn live_opennf_loss_free_move_of_500_flows_loses_no_update_and_replays() {
+    let Some(bin) = live_host("live_opennf_500") else { return };
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    live_bridge::sys::set_realtime(live_bridge::lab::HOST_RT_PRIORITY as i32)
+        .expect("SCHED_RR as root");
+    let plan =
+        OpenNfPlan { rate_pps: 5_000, count: 10_000, flows: 500, size_bytes: 128, idle_us: 50 };
+    let r = opennf::run(&bin, plan).expect("live OpenNF run");
+    eprintln!(
+        "live_opennf_500: sent {} unique {} lost {} dup {} reordered {} lost_updates {} \
+         flows moved {} move {:?} ns delay max {} us ctrl buffer {}\n  nf1 {}\n  nf2 {}",
+        r.sent,
+        r.unique,
+        r.lost,
+        r.duplicates,
+        r.reordered,
+        r.lost_updates,
+        r.flows_moved,
+        r.move_ns,
+        r.delay_max_ns / 1000,
+        r.controller_buffer_peak_pkts,
+        r.nf1,
+        r.nf2
+    );
+    assert_eq!(r.failed, None);
+    assert_eq!(r.sent, plan.count);
+    assert_eq!((r.lost, r.duplicates), (0, 0), "loss-free at the sink");
+    assert_eq!((r.lost_updates, r.duplicate_updates), (0, 0), "every update at nf2, once");
+    assert_eq!(r.flows_moved, plan.flows, "every flow's state at nf2");
+    assert_eq!(r.nf1.get("flows_owned"), Some(0), "delPerflow removed nf1's copies");
+    assert!(r.nf1.get("nf_packets").unwrap_or(0) > 0, "nf1 served the flows before the move");
+    assert_eq!(r.controller_drops, 0);
+    assert!(r.move_ns.is_some());
+    let log = String::from_utf8(r.controller_log.clone()).expect("utf8 log");
+    let s = live_bridge::replay::replay(&log).expect("the replay gives the logged outputs");
+    assert!(s.inputs > 500, "{s:?}");
+    assert_eq!(leftovers(&r.run_id), Vec::<String>::new(), "the lab left nothing behind");
 }

@@ -574,23 +574,29 @@ mod live {
             fault: None,
         };
         let me = NodeId(app.num("node", 3)? as u32);
-        let mut host = NfHost::new(me, cfg, Some(hsl));
+        // `--hsl 0`: the NF alone (OpenNF's moves), without SHarP's handover support layer.
+        let hsl = (app.num("hsl", 1)? != 0).then_some(hsl);
+        let mut host = NfHost::new(me, cfg, hsl);
         let mac = Mac::for_node(30 + me.0 as u16);
         let mut rx = Burst::default();
         let mut out: Vec<Burst> = (0..ports).map(|_| Burst::default()).collect();
         let mut frame = Vec::with_capacity(wire::MAX_FRAME);
         let (mut foreign, mut idle, mut peer_in, mut ctrl_bad) = (0u64, 0u32, 0u64, 0u64);
+        let mut ctrl_in = 0u64;
         let (mut events, mut unsent, mut transmitted) = (0u64, 0u64, 0u64);
         while !stop_requested() {
             let mut got = 0;
             while let Some(cmd) = chan.as_ref().and_then(HostChannel::try_command) {
                 got += 1;
-                match cmd.strip_prefix("peer ").map(ctrlmsg::decode_peer) {
-                    Some(Ok(msg)) => {
-                        peer_in += 1;
-                        host.on_peer(clock.now(), msg);
-                    }
-                    _ => ctrl_bad += 1,
+                if let Some(Ok(msg)) = cmd.strip_prefix("peer ").map(ctrlmsg::decode_peer) {
+                    peer_in += 1;
+                    host.on_peer(clock.now(), msg);
+                } else if let Some(Ok(msg)) = cmd.strip_prefix("ctrl ").map(ctrlmsg::decode_nf_ctrl)
+                {
+                    ctrl_in += 1;
+                    host.on_ctrl(clock.now(), msg);
+                } else {
+                    ctrl_bad += 1;
                 }
             }
             if host.poll_timeout().is_some_and(|t| t <= clock.now()) {
@@ -661,6 +667,7 @@ mod live {
         r.set("transmitted", transmitted);
         r.set("foreign", foreign);
         r.set("peer_in", peer_in);
+        r.set("ctrl_msgs", ctrl_in);
         r.set("ctrl_bad", ctrl_bad);
         r.set("events_sent", events);
         r.set("events_unsent", unsent);

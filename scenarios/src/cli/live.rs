@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use live_bridge::forward::{self, ForwardPlan};
+use live_bridge::opennf::OpenNfPlan;
 use live_bridge::reroute::{self, ReroutePlan};
 use live_bridge::sharp::SharpPlan;
 use scenarios::live_compare::{self, LiveMetrics, SharpMetrics, SharpTwinParams, TwinParams};
@@ -133,6 +134,12 @@ pub fn run(args: LiveArgs) -> Result<ExitCode> {
     }
     if spec.kind == "sharp" {
         return run_sharp(&host_bin, &spec, &args);
+    }
+    if spec.kind == "opennf" {
+        if args.compare {
+            bail!("--compare is not built for the opennf kind yet (docs/live.md)");
+        }
+        return run_opennf(&host_bin, &spec, &args);
     }
     if args.compare {
         bail!("--compare needs a live file of kind `reroute` (the forward kind has no twin counterpart yet)");
@@ -386,6 +393,69 @@ fn run_sharp(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCo
     Ok(if ok && agree { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
+fn run_opennf(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCode> {
+    let out = args.out.as_path();
+    let plan = OpenNfPlan {
+        rate_pps: spec.rate_pps,
+        count: spec.rate_pps * spec.seconds,
+        flows: spec.flows,
+        size_bytes: spec.size_bytes,
+        idle_us: spec.idle_us.unwrap_or(50),
+    };
+    eprintln!(
+        "live: {} packets at {} pps ({} flows) through nf1; OpenNF moves every flow to nf2 halfway (loss-free)",
+        plan.count, plan.rate_pps, plan.flows
+    );
+    let r =
+        live_bridge::opennf::run(host_bin, plan).map_err(|e| anyhow!("live run failed: {e}"))?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let log = out.join("controller.log");
+    let tmp = out.join("controller.log.tmp");
+    std::fs::write(&tmp, &r.controller_log)
+        .and_then(|()| std::fs::rename(&tmp, &log))
+        .with_context(|| format!("cannot write {}", log.display()))?;
+    println!("metric                       value");
+    println!("sent_pkts                    {}", r.sent);
+    println!("received_pkts                {}", r.unique);
+    println!("lost_pkts                    {}", r.lost);
+    println!("duplicate_pkts               {}", r.duplicates);
+    println!("reordered_pkts               {}", r.reordered);
+    println!("lost_updates                 {}", r.lost_updates);
+    println!("reordered_updates            {}", r.reordered_updates);
+    println!("duplicate_updates            {}", r.duplicate_updates);
+    println!("flows_moved                  {}", r.flows_moved);
+    match r.move_ns {
+        Some(ns) => println!("move_ms                      {:.3}", ns as f64 / 1e6),
+        None => println!("move_ms                      (the move did not finish)"),
+    }
+    println!("delay_max_ms                 {:.3}", r.delay_max_ns as f64 / 1e6);
+    println!("controller_buffer_peak_pkts  {}", r.controller_buffer_peak_pkts);
+    println!("controller_log               {}", log.display());
+    if let Some(f) = &r.failed {
+        println!("failed                       {f}");
+    }
+    for (n, rep) in [
+        ("source", &r.source),
+        ("sw", &r.switch),
+        ("nf1", &r.nf1),
+        ("nf2", &r.nf2),
+        ("sink", &r.sink),
+    ] {
+        eprintln!("{n}: {rep}");
+    }
+    let ok = r.lost == 0
+        && r.duplicates == 0
+        && r.lost_updates == 0
+        && r.controller_drops == 0
+        && r.move_ns.is_some()
+        && r.failed.is_none();
+    println!(
+        "verdict                      {}",
+        if ok { "loss-free" } else { "VIOLATION or unfinished" }
+    );
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
 fn parse(file: &Path, text: &str) -> Result<LiveSpec> {
     let f: LiveFile = toml::from_str(text).map_err(|e| {
         let (line, col) =
@@ -398,9 +468,9 @@ fn parse(file: &Path, text: &str) -> Result<LiveSpec> {
         let (l, c) = scenarios::spec::error::line_col(text, off);
         format!("{}:{l}:{c}", file.display())
     };
-    if !["forward", "reroute", "sharp"].contains(&s.kind.as_str()) {
+    if !["forward", "reroute", "sharp", "opennf"].contains(&s.kind.as_str()) {
         bail!(
-            "{}: error: unknown live kind `{}`\nhelp: the kinds are: forward, reroute, sharp",
+            "{}: error: unknown live kind `{}`\nhelp: the kinds are: forward, reroute, sharp, opennf",
             at("kind"),
             s.kind
         );
