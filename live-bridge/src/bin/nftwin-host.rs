@@ -139,11 +139,11 @@ mod live {
     /// wake-up costs CPU (a timer in a KVM guest), and six hosts waking every 50 us took most
     /// of the 2 cores (docs/live.md, "SHarP live").
     fn idle_sleep(app: &App) -> Result<Duration, String> {
-        Ok(app.opts.get("idle-us").map_or(Ok(IDLE_SLEEP), |v| {
+        app.opts.get("idle-us").map_or(Ok(IDLE_SLEEP), |v| {
             v.parse()
                 .map(Duration::from_micros)
                 .map_err(|_| format!("--idle-us {v:?} is not a number"))
-        })?)
+        })
     }
     /// The source's shortest sleep: its pacing granularity (at 100,000 pps about 10 packets
     /// leave together; the sink's delay includes up to this much of the source's batching).
