@@ -392,7 +392,7 @@ pub fn run_sharp_twin(
 pub struct SharpMetrics {
     pub lost_pkts: f64,
     pub duplicate_pkts: f64,
-    pub reordered_pkts: f64,
+    pub reordered_updates: f64,
     pub lost_updates: f64,
     pub handover_ms: f64,
     pub max_delay_ms: f64,
@@ -413,7 +413,7 @@ pub fn compare_sharp(
     let rows = [
         ("lost_pkts", live.lost_pkts, get("sent_pkts") - get("delivered_pkts"), None),
         ("duplicate_pkts", live.duplicate_pkts, get("duplicate_outputs"), None),
-        ("reordered_pkts", live.reordered_pkts, get("reordered_updates"), None),
+        ("reordered_updates", live.reordered_updates, get("reordered_updates"), None),
         ("lost_updates", live.lost_updates, get("lost_updates"), None),
         ("handover_ms", live.handover_ms, get("move_duration_ms"), t),
         ("max_delay_ms", live.max_delay_ms, get("max_delay_ms"), t),
@@ -504,7 +504,7 @@ mod tests {
         let live = SharpMetrics {
             lost_pkts: 0.0,
             duplicate_pkts: 0.0,
-            reordered_pkts: 0.0,
+            reordered_updates: 0.0,
             lost_updates: 0.0,
             handover_ms: d,
             max_delay_ms: right["max_delay_ms"],

@@ -77,3 +77,75 @@ fn a_twin_with_ten_times_the_control_latency_fails_against_the_live_run() {
     }
     assert!(!row(&wrong, "handover_ms").ok, "ten times the control latency is found");
 }
+
+/// SHarP live at 1,000 pps against its twin: the correctness rows agree exactly (all zero),
+/// and a twin whose control channel is slow enough to matter (20 ms a trip; ten times the
+/// calibrated ~0.1 ms moves a 117 ms handover by a few ms only) fails the handover row.
+#[test]
+fn sharp_live_agrees_on_correctness_and_a_wrong_twin_fails_the_verdict() {
+    use live_bridge::sharp::{self, SharpPlan};
+    use scenarios::live_compare::{compare_sharp, run_sharp_twin, SharpMetrics, SharpTwinParams};
+    let Some(bin) = host_bin() else { return };
+    // The controller at the hosts' priority, as `nftwin live` runs it (docs/live.md).
+    live_bridge::sys::set_realtime(live_bridge::lab::HOST_RT_PRIORITY as i32)
+        .expect("SCHED_RR as root");
+    let cal = match forward::run(
+        &bin,
+        ForwardPlan { rate_pps: 1000, count: 1000, flows: 1, size_bytes: 128 },
+    ) {
+        Err(LabError::NoDpdk) => {
+            eprintln!("live_compare: skipped: the host binary was built without `dpdk`");
+            return;
+        }
+        r => r.expect("calibration run"),
+    };
+    let plan = SharpPlan {
+        rate_pps: 1000,
+        count: 2000,
+        size_bytes: 128,
+        transfer_delay_ns: 100_000_000,
+        max_silence_ns: 15_000_000,
+        service_ns: 10_000,
+        idle_us: 200,
+    };
+    let r = sharp::run(&bin, plan).expect("live SHarP");
+    let live = SharpMetrics {
+        lost_pkts: r.lost as f64,
+        duplicate_pkts: r.duplicates as f64,
+        reordered_updates: r.reordered_updates as f64,
+        lost_updates: r.lost_updates as f64,
+        handover_ms: r.handover_ns.expect("the handover finished") as f64 / 1e6,
+        max_delay_ms: r.delay_max_ns as f64 / 1e6,
+        controller_buffer_peak_pkts: f64::from(r.controller_buffer_peak_pkts),
+        vnf_buffer_peak_pkts: r.vnf_buffer_peak_pkts as f64,
+    };
+    let dir = std::env::temp_dir().join(format!("nftwin-live-sharp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let params = |control_latency_ns| SharpTwinParams {
+        rate_pps: plan.rate_pps,
+        count: plan.count,
+        size_bytes: plan.size_bytes,
+        transfer_delay_ns: plan.transfer_delay_ns,
+        max_silence_ns: plan.max_silence_ns,
+        service_ns: plan.service_ns,
+        control_latency_ns,
+        hop_delay_ns: cal.delay_mean_ns / 2,
+    };
+    let right = compare_sharp(
+        &live,
+        &run_sharp_twin(&params(cal.control_rtt_ns / 2), &dir).expect("twin"),
+        0.25,
+    );
+    let wrong =
+        compare_sharp(&live, &run_sharp_twin(&params(20_000_000), &dir).expect("twin"), 0.25);
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+    eprintln!("calibrated twin: {right:?}\ntwin at 20 ms a control trip: {wrong:?}");
+    let row = |rows: &[scenarios::live_compare::Row], k: &str| {
+        rows.iter().find(|r| r.metric == k).expect("row").clone()
+    };
+    for k in ["lost_pkts", "duplicate_pkts", "reordered_updates", "lost_updates"] {
+        let x = row(&right, k);
+        assert!(x.ok && x.live == 0.0, "{k}: zero live and in the twin: {x:?}");
+    }
+    assert!(!row(&wrong, "handover_ms").ok, "the slow control channel is found");
+}

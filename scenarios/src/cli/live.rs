@@ -372,7 +372,7 @@ fn run_sharp(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCo
     let live = SharpMetrics {
         lost_pkts: r.lost as f64,
         duplicate_pkts: r.duplicates as f64,
-        reordered_pkts: r.reordered as f64,
+        reordered_updates: r.reordered_updates as f64,
         lost_updates: r.lost_updates as f64,
         handover_ms: r.handover_ns.map_or(f64::NAN, |n| n as f64 / 1e6),
         max_delay_ms: r.delay_max_ns as f64 / 1e6,
