@@ -262,7 +262,7 @@ mod tests {
         for i in 0..3 {
             vnf1.on_packet(t, 0, fwd(i));
             vnf1.on_packet(t, 1, echo(&fwd(i)));
-            t = t + base::Dur::from_micros(100);
+            t += base::Dur::from_micros(100);
         }
         let out = run(&mut vnf1, t);
         let ports: Vec<u16> = out
