@@ -18,7 +18,10 @@
 //!   import takes `import_per_flow` per flow and installs the state when it completes.
 //! - With `create_state` off (U-HAUL during a move), a packet of a flow with no state here is
 //!   not processed: it is tagged `unseen_tag` and sent straight back out, for the switch to
-//!   steer elsewhere.
+//!   steer elsewhere. The instance remembers the flows it handed back this way (and those whose
+//!   state it deleted meanwhile): they belong to another instance now, so their packets are
+//!   handed back even after creation is turned on again; only flows it has never seen get
+//!   new state then.
 //! - A failed instance drops everything queued and everything that arrives, until restored.
 
 use std::collections::VecDeque;
@@ -423,6 +426,8 @@ pub struct Nf {
     state: FxHashMap<FlowId, FlowState>,
     create_state: bool,
     unseen_tag: u16,
+    /// Flows handed back (or deleted) while `create_state` was off: another instance owns them.
+    handed_off: std::collections::BTreeSet<FlowId>,
     control: VecDeque<ControlOp>,
     control_done_at: Option<Time>,
     locks: Vec<Lock>,
@@ -450,6 +455,7 @@ impl Nf {
             state: FxHashMap::default(),
             create_state: true,
             unseen_tag: 0,
+            handed_off: std::collections::BTreeSet::new(),
             control: VecDeque::new(),
             control_done_at: None,
             locks: Vec::new(),
@@ -567,7 +573,13 @@ impl Nf {
     /// A packet enters the queue (or the idle server).
     fn admit(&mut self, now: Time, pkt: Packet) {
         // A marker is no flow: it always queues behind the packets before it.
-        if !self.create_state && pkt.is_data() && !self.state.contains_key(&pkt.flow) {
+        if pkt.is_data()
+            && !self.state.contains_key(&pkt.flow)
+            && (!self.create_state || self.handed_off.contains(&pkt.flow))
+        {
+            if !self.create_state {
+                self.handed_off.insert(pkt.flow);
+            }
             let mut p = pkt;
             p.tag = self.unseen_tag;
             self.stats.forwarded_unseen += 1;
@@ -733,6 +745,10 @@ impl Nf {
             }
             NfCtrl::DelPerflow { xid, filter } => {
                 let before = self.state.len();
+                if !self.create_state {
+                    let gone = self.state.iter().filter(|(_, s)| filter_matches_state(&filter, s));
+                    self.handed_off.extend(gone.map(|(f, _)| *f));
+                }
                 self.state.retain(|_, s| !filter_matches_state(&filter, s));
                 let flows = (before - self.state.len()) as u64;
                 self.out.push_back(NfOutput::ToController(NfEvent::DelDone { xid, flows }));
@@ -1157,6 +1173,21 @@ mod tests {
         assert!(matches!(&out[0], NfOutput::Transmit(p) if p.flow == FlowId(2) && p.tag == 7));
         assert!(n.flow_state(FlowId(2)).is_none());
         assert_eq!(n.flow_state(FlowId(1)).unwrap().packets, 2);
+    }
+
+    #[test]
+    fn with_state_creation_on_again_handed_back_flows_stay_handed_back_and_new_ones_get_state() {
+        let mut n = nf(10);
+        n.handle_ctrl(Time::ZERO, NfCtrl::SetCreateState { create: false, unseen_tag: 7 });
+        n.handle_packet(Time::ZERO, pkt(2, 0, Flags::empty())); // handed back
+        settle(&mut n);
+        n.handle_ctrl(Time::ZERO, NfCtrl::SetCreateState { create: true, unseen_tag: 7 });
+        n.handle_packet(Time::ZERO, pkt(2, 1, Flags::empty())); // still another's
+        n.handle_packet(Time::ZERO, pkt(3, 0, Flags::empty())); // never seen: new state
+        let out = settle(&mut n);
+        assert!(matches!(&out[0], NfOutput::Transmit(p) if p.flow == FlowId(2) && p.tag == 7));
+        assert!(n.flow_state(FlowId(2)).is_none());
+        assert_eq!(n.flow_state(FlowId(3)).unwrap().packets, 1);
     }
 
     #[test]

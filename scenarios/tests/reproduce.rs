@@ -371,6 +371,9 @@ fn uhaul_quick_writes_every_figure_and_every_migration_is_loss_free() {
         "uhaul-fig10",
         "uhaul-table10-11",
         "uhaul-table12-13",
+        "uhaul-dieout-load",
+        "uhaul-detection-load",
+        "uhaul-total-load",
     ];
     for stem in stems {
         let csv = std::fs::read_to_string(dir.join(format!("{stem}.csv"))).unwrap();
@@ -386,6 +389,10 @@ fn uhaul_quick_writes_every_figure_and_every_migration_is_loss_free() {
     // Every OpenNF and U-HAUL migration finished loss-free by the oracle's verdict.
     let ok: Vec<_> = f79.iter().filter(|r| r.2 == "loss_free_runs_ratio").collect();
     assert!(ok.len() >= 18 && ok.iter().all(|r| r.3 == 1.0), "{ok:?}");
+    // The load sensitivity's migrations too (three lower loads and load 1, per workload).
+    let sens = read("uhaul-dieout-load");
+    let ok: Vec<_> = sens.iter().filter(|r| r.2.ends_with("loss_free_runs_ratio")).collect();
+    assert!(ok.len() >= 24 && ok.iter().all(|r| r.3 == 1.0), "{ok:?}");
     for w in ["web search", "Facebook", "Azure WAN"] {
         let metric = |series: &str, m: &str| -> Vec<(f64, f64)> {
             f79.iter()

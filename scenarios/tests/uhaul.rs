@@ -15,6 +15,7 @@ const DST: NodeIdx = NodeIdx(3);
 const ELEPHANTS: std::ops::Range<u64> = 0..4;
 const MICE: std::ops::Range<u64> = 10..30;
 const NEW: std::ops::Range<u64> = 40..45;
+const LATE: std::ops::Range<u64> = 60..65;
 /// 30 KB: 20 packets of 1500 B.
 const MOUSE_BYTES: u64 = 30_000;
 
@@ -33,7 +34,7 @@ fn flow(id: u64, start_us: u64, size_bytes: u64) -> workloads::Flow {
 /// long) start at 45 ms, so they are mid-stream at the move; the new flows start at 51 ms,
 /// during the move. At detection the elephants have sent about 125 KB each (500 KB) and the
 /// mice about 13 KB each (260 KB): a rho of 0.55 is reached by the four elephants (0.66) and
-/// not by three (0.49).
+/// not by three (0.49). The late flows start at 120 ms, after the move.
 fn scenario(protocol: ProtocolConfig) -> ScenarioConfig {
     let mut cfg = reroute_pair(None, Dur::from_millis(200), Some(Dur::from_millis(50)));
     for n in &mut cfg.nodes {
@@ -44,6 +45,7 @@ fn scenario(protocol: ProtocolConfig) -> ScenarioConfig {
     let mut flows: Vec<workloads::Flow> = ELEPHANTS.map(|k| flow(k, 100 * k, 1_000_000)).collect();
     flows.extend(MICE.map(|k| flow(k, 45_000 + 10 * (k - MICE.start), MOUSE_BYTES)));
     flows.extend(NEW.map(|k| flow(k, 51_000 + 100 * (k - NEW.start), MOUSE_BYTES)));
+    flows.extend(LATE.map(|k| flow(k, 120_000 + 100 * (k - LATE.start), MOUSE_BYTES)));
     flows.sort_by_key(|f| (f.start, f.id));
     cfg.workloads = vec![WorkloadConfig {
         source: NodeIdx(0),
@@ -107,6 +109,29 @@ fn a_flow_unseen_at_src_during_the_move_is_processed_at_dst() {
         assert!(b.nf_log(SRC, n).is_none(), "srcInst created state for new flow {n}");
         let log = b.nf_log(DST, n).expect("the new flow is processed at dstInst");
         assert_eq!(log.updates, MOUSE_BYTES / 1500, "new flow {n}");
+    }
+}
+
+#[test]
+fn after_the_move_src_creates_state_for_new_flows_and_hands_back_the_flows_of_the_move() {
+    // Section 3: srcInst stops establishing new state "during state migration". The flows new
+    // during the move (51 to 63 ms) outlive it and stay at dstInst; the flows new after it
+    // (from 120 ms) get state at srcInst, as before any move.
+    let cfg = scenario(uhaul(0.55));
+    let mut b = build(&cfg, 1);
+    b.run();
+    let r = b.outcome(&cfg);
+    assert!(r.verdict.honoured, "{:?} {:?}", r.verdict, r.oracle.findings);
+    let done = r.moves[0].finished.expect("the move finished");
+    assert!(done < Time::ZERO + Dur::from_millis(60), "the move ended at {done:?}");
+    for n in NEW {
+        assert!(b.nf_log(SRC, n).is_none(), "srcInst took over new flow {n} after the move");
+        assert_eq!(b.nf_log(DST, n).expect("at dstInst").updates, MOUSE_BYTES / 1500);
+    }
+    for l in LATE {
+        let log = b.nf_log(SRC, l).expect("a flow new after the move gets state at srcInst");
+        assert_eq!(log.updates, MOUSE_BYTES / 1500, "late flow {l}");
+        assert!(b.nf_log(DST, l).is_none(), "late flow {l} reached dstInst");
     }
 }
 

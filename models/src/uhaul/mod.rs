@@ -26,8 +26,9 @@
 //!   it has not seen yet. All packets that hit the original instance but do not have any
 //!   matching state are forwarded to the new instance which processes them normally"
 //!   (section 3): srcInst's state creation is turned off, and a rule sends what it hands back
-//!   (tagged `unseen_tag`, arriving from srcInst) to dstInst. It stays off after the move:
-//!   srcInst only serves the flows it already has until they die out.
+//!   (tagged `unseen_tag`, arriving from srcInst) to dstInst. When the move has finished,
+//!   srcInst creates state for flows it has never seen again; the flows it handed to dstInst
+//!   during the move stay dstInst's (srcInst keeps handing their packets back).
 
 mod edm;
 
@@ -171,8 +172,10 @@ impl Uhaul {
         self.progress(io);
     }
 
-    /// Logs the moves whose elephants are all moved.
+    /// Logs the moves whose elephants are all moved; when the last move from an instance
+    /// ends, that instance creates state for new flows again.
     fn progress(&mut self, io: &mut Io<'_>) {
+        let mut ended = Vec::new();
         for (id, m) in self.moves.iter_mut().filter(|(_, m)| m.detected && !m.finished) {
             let (mut state, mut done) = (true, true);
             for s in &m.subs {
@@ -187,6 +190,19 @@ impl Uhaul {
             if done {
                 m.finished = true;
                 io.log(MoveLog::Finished { id: *id });
+                ended.push(m.req.src);
+            }
+        }
+        // Section 3: "during state migration, the original NF instance stops establishing new
+        // states for flows it has not seen yet" -- during, so once the migration is over it
+        // establishes state for new flows again. The flows it handed to dstInst meanwhile are
+        // dstInst's: the instance keeps handing their packets back (`nf` module doc), and the
+        // rule that steers them to dstInst stays.
+        ended.dedup();
+        for src in ended {
+            if !self.moves.values().any(|m| m.req.src == src && !m.finished) {
+                let unseen_tag = self.cfg.unseen_tag;
+                io.to_nf(src, NfCtrl::SetCreateState { create: true, unseen_tag });
             }
         }
     }
@@ -249,8 +265,10 @@ impl Protocol for Uhaul {
             }
         }
         if let SwitchEvent::FlowModFailed { xid, error, .. } = &event {
-            if let Some(Pending::UnseenRule(id)) = self.pending.get(xid) {
-                io.log(MoveLog::Failed { id: *id, reason: format!("rule refused: {error:?}") });
+            if let Some(Pending::UnseenRule(id)) = self.pending.get(xid).cloned() {
+                io.log(MoveLog::Failed { id, reason: format!("rule refused: {error:?}") });
+                // Nothing was turned off yet; a failed move holds no instance in its mode.
+                self.moves.remove(&id);
                 return;
             }
         }

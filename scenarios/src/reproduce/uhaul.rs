@@ -38,6 +38,23 @@
 //!   (`runs` says how many).
 //! - **Table 8**: the FIT size after each 100 ms eviction pass of the first second of each
 //!   trace, fed with every packet of the trace in time order.
+//! - **Sensitivity to the load** (ours, not in the paper): the same traces' seeds drawn at
+//!   loads 0.3, 0.5 and 0.8 ([`SENSITIVITY_LOADS`]) beside the paper's 1: detection at every
+//!   definition (`uhaul/detection-load`), the OpenNF and U-HAUL migrations at the smallest and
+//!   largest definition (`uhaul/dieout-load`: die-out, missed flows, flows in progress and the
+//!   fair share each gets), and at every definition at 0.8 ([`TRADEOFF_LOAD`],
+//!   `uhaul/total-load`: Figures 7-10 and Tables 6-13 at loads 0.8 and 1; full run only).
+//!   Definitions with the same rho are one U-HAUL run (fb-cache has no flow above 3.8 MB, so
+//!   rho is 0 from 4 MB up). Under fair sharing the load sets how many flows are in progress and so
+//!   how fast each goes; at load 1 processor sharing is critical and the backlog at 2-3 s
+//!   varies widely between traces. The figures test the previous explanation of the die-out
+//!   gap (flows slower than the paper's) instead of leaving it a guess.
+//! - **Detection measurements** (`uhaul/table1-3`, `uhaul/table4-5`): beside the rates, rho,
+//!   the share of the FIT's current bytes held by the true elephants and by the flows already
+//!   past the definition, how far (current / final size) the missed elephants had got, and
+//!   how many flows each detection selects. When the flows past the definition hold more than
+//!   rho of the current bytes, the proportion-based prefix stops inside the size-based
+//!   selection, so its false negatives cannot be fewer.
 
 use base::{Bps, Dur, RngStreams, Time};
 use models::uhaul::{select, Detection, FlowInfoTable, DEFAULT_WINDOW};
@@ -217,9 +234,21 @@ const EPOCHS: u64 = 10;
 
 fn computed(quick: bool) -> Computed {
     Computed {
-        figure_ids: [TABLE1_3, TABLE4_5, TABLE8, FIG7_9, TABLE6_7, FIG10, TABLE10_11, TABLE12_13]
-            .map(String::from)
-            .to_vec(),
+        figure_ids: [
+            TABLE1_3,
+            TABLE4_5,
+            TABLE8,
+            FIG7_9,
+            TABLE6_7,
+            FIG10,
+            TABLE10_11,
+            TABLE12_13,
+            DIEOUT_LOAD,
+            DETECTION_LOAD,
+            TOTAL_LOAD,
+        ]
+        .map(String::from)
+        .to_vec(),
         seeds: tasks(quick),
         inputs: format!(
             "uhaul testbed load 1 of 10 Gbps, mtu {MTU}, pacing {PACING:?}, window {:?}, \
@@ -240,14 +269,33 @@ fn key(w: &Workload, mb: f64, what: &str) -> String {
 fn per_seed(task: u64) -> SeedValues {
     let mut v = SeedValues::new();
     let (w, trace) = (task_workload(task), task % 100);
-    detection(w, trace, &mut v);
-    migrations(w, trace, task >= QUICK_TASK, &mut v);
+    for load in SENSITIVITY_LOADS.into_iter().chain([1.0]) {
+        detection(w, trace, load, &mut v);
+    }
+    let quick = task >= QUICK_TASK;
+    let defs = if quick { quick_definitions(w) } else { w.definitions_mb.to_vec() };
+    migrations(w, trace, 1.0, &defs, &mut v);
+    load_sensitivity(w, trace, quick, &mut v);
     v
 }
 
-fn detection(w: &Workload, seed: u64, v: &mut SeedValues) {
+/// The key of a value of the trace drawn at `load` (load 1: the main runs' [`key`]).
+fn load_key(w: &Workload, load: f64, mb: f64, what: &str) -> String {
+    if load == 1.0 {
+        key(w, mb, what)
+    } else {
+        format!("{}/load{load}/{mb}/{what}", w.name)
+    }
+}
+
+/// Detection on trace `seed` of `w` drawn at `load` (1 in the paper; the lower loads for the
+/// sensitivity figures): the FIT at the migration instant, both detections against the trace.
+fn detection(w: &Workload, seed: u64, load: f64, v: &mut SeedValues) {
     let at = migration_at(seed);
-    let cfg = testbed(w, seed, ProtocolConfig::Reroute(Default::default()), at - Time::ZERO);
+    let mut cfg = testbed(w, seed, ProtocolConfig::Reroute(Default::default()), at - Time::ZERO);
+    if let FlowSource::Generated { load: l, .. } = &mut cfg.workloads[0].flows {
+        *l = load;
+    }
     let flows = crate::driver::source_flows(&cfg, NodeIdx(0), seed);
     let sizes: std::collections::BTreeMap<u64, u64> =
         flows.iter().map(|(f, _, _)| (f.tuple.hash64(), f.size_bytes)).collect();
@@ -280,11 +328,14 @@ fn detection(w: &Workload, seed: u64, v: &mut SeedValues) {
         let i = index[&p.flow.id.0];
         fit.on_packet(p.time, &tuples[i].0, tuples[i].1, p.bytes);
     }
-    for (k, (_, len)) in epochs.iter().take(EPOCHS as usize).enumerate() {
-        v.insert(format!("{}/fit/{}", w.name, k + 1), *len as f64);
-    }
     let active = fit.active(at, &models::switch::Match::any());
-    v.insert(format!("{}/active", w.name), active.len() as f64);
+    if load == 1.0 {
+        for (k, (_, len)) in epochs.iter().take(EPOCHS as usize).enumerate() {
+            v.insert(format!("{}/fit/{}", w.name, k + 1), *len as f64);
+        }
+        v.insert(format!("{}/active", w.name), active.len() as f64);
+    }
+    let key = |w: &Workload, mb: f64, what: &str| load_key(w, load, mb, what);
     for &mb in w.definitions_mb {
         let def = (mb * MB) as u64;
         let truth: Vec<bool> = active.iter().map(|e| sizes[&e.flow_id] > def).collect();
@@ -297,8 +348,40 @@ fn detection(w: &Workload, seed: u64, v: &mut SeedValues) {
                 |a: usize, b: usize| if b == 0 { f64::NAN } else { 100.0 * a as f64 / b as f64 };
             (pct(fp, negatives), pct(fneg, positives), pct(truth.len() - fp - fneg, truth.len()))
         };
-        let prop = rates(select(&active, Detection::Proportion { rho: w.rho(mb) }));
-        let size = rates(select(&active, Detection::Size { definition_bytes: def }));
+        let n_prop = select(&active, Detection::Proportion { rho: w.rho(mb) });
+        let n_size = select(&active, Detection::Size { definition_bytes: def });
+        let prop = rates(n_prop);
+        let size = rates(n_size);
+        // Why the two detections differ (module doc, "Detection measurements"): the share of
+        // the FIT's current bytes that the true elephants hold, and that the flows already past
+        // the definition hold, against rho; and how far the missed elephants had got.
+        let total: u64 = active.iter().map(|e| e.bytes).sum();
+        let share = |keep: &dyn Fn(usize) -> bool| {
+            let b: u64 = (0..active.len()).filter(|i| keep(*i)).map(|i| active[i].bytes).sum();
+            if total == 0 {
+                f64::NAN
+            } else {
+                100.0 * b as f64 / total as f64
+            }
+        };
+        v.insert(key(w, mb, "rho"), 100.0 * w.rho(mb));
+        v.insert(key(w, mb, "elephant_share"), share(&|i| truth[i]));
+        v.insert(key(w, mb, "past_def_share"), share(&|i| active[i].bytes > def));
+        v.insert(key(w, mb, "prop_selected"), n_prop as f64);
+        // Both selections are prefixes of the same sorted list: a shorter proportion-based one
+        // is inside the size-based one (its FN cannot be fewer), a longer one contains it.
+        v.insert(key(w, mb, "prop_inside_size"), if n_prop < n_size { 100.0 } else { 0.0 });
+        v.insert(key(w, mb, "size_selected"), n_size as f64);
+        let progress: Vec<f64> = (n_prop..active.len())
+            .filter(|i| truth[*i])
+            .map(|i| 100.0 * active[i].bytes as f64 / sizes[&active[i].flow_id] as f64)
+            .collect();
+        if !progress.is_empty() {
+            v.insert(
+                key(w, mb, "fn_progress"),
+                progress.iter().sum::<f64>() / progress.len() as f64,
+            );
+        }
         v.insert(key(w, mb, "prop_fp"), prop.0);
         v.insert(key(w, mb, "prop_fn"), prop.1);
         v.insert(key(w, mb, "prop_acc"), prop.2);
@@ -359,6 +442,11 @@ fn build(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
                 ("false_positive_pct", "prop_fp"),
                 ("false_negative_pct", "prop_fn"),
                 ("accuracy_pct", "prop_acc"),
+                ("rho_pct", "rho"),
+                ("elephant_current_share_pct", "elephant_share"),
+                ("past_definition_current_share_pct", "past_def_share"),
+                ("missed_elephant_progress_pct", "fn_progress"),
+                ("proportion_inside_size_pct", "prop_inside_size"),
             ] {
                 t13.extend(row(TABLE1_3, w.series, "elephant_mb", x.clone(), metric, &get(what)));
             }
@@ -374,6 +462,14 @@ fn build(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
                 "false_negative_pct",
                 &get("size_fn"),
             ));
+            t45.extend(row(
+                TABLE4_5,
+                &series,
+                "elephant_mb",
+                x.clone(),
+                "selected_flows",
+                &get("size_selected"),
+            ));
             let series = format!("{} proportion-based", w.series);
             t45.extend(row(
                 TABLE4_5,
@@ -382,6 +478,14 @@ fn build(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
                 x.clone(),
                 "false_negative_pct",
                 &get("prop_fn"),
+            ));
+            t45.extend(row(
+                TABLE4_5,
+                &series,
+                "elephant_mb",
+                x.clone(),
+                "selected_flows",
+                &get("prop_selected"),
             ));
         }
         for k in 1..=EPOCHS {
@@ -402,6 +506,11 @@ fn build(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
                 "false_negative_pct".into(),
                 "accuracy_pct".into(),
                 "active_flows".into(),
+                "rho_pct".into(),
+                "elephant_current_share_pct".into(),
+                "past_definition_current_share_pct".into(),
+                "missed_elephant_progress_pct".into(),
+                "proportion_inside_size_pct".into(),
             ],
             rows: t13,
         },
@@ -411,7 +520,7 @@ fn build(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
             x_label: "elephant definition (MB)".into(),
             y_label: "false negative rate (%)".into(),
             plot: PlotKind::Lines,
-            metrics: vec!["false_negative_pct".into()],
+            metrics: vec!["false_negative_pct".into(), "selected_flows".into()],
             rows: t45,
         },
         Figure {
@@ -517,7 +626,15 @@ fn migrate(cfg: &ScenarioConfig, trace: u64, candidates: &[u64]) -> Migration {
     }
 }
 
-fn migrations(w: &Workload, trace: u64, quick: bool, v: &mut SeedValues) {
+/// Sets the testbed's trace to `load` (of 10 Gbps).
+fn set_load(cfg: &mut ScenarioConfig, load: f64) {
+    if let FlowSource::Generated { load: l, .. } = &mut cfg.workloads[0].flows {
+        *l = load;
+    }
+}
+
+/// OpenNF and U-HAUL at each of `defs` on trace `trace` of `w` drawn at `load`.
+fn migrations(w: &Workload, trace: u64, load: f64, defs: &[f64], v: &mut SeedValues) {
     use models::opennf::OpenNfConfig;
     use models::oracle::Guarantee;
     let at = migration_at(trace);
@@ -530,7 +647,8 @@ fn migrations(w: &Workload, trace: u64, quick: bool, v: &mut SeedValues) {
         active_within: Some(DEFAULT_WINDOW),
         ..OpenNfConfig::opennf(Guarantee::LossFree)
     };
-    let onf = migration_testbed(w, trace, ProtocolConfig::OpenNf(onf_cfg));
+    let mut onf = migration_testbed(w, trace, ProtocolConfig::OpenNf(onf_cfg));
+    set_load(&mut onf, load);
     let flows = crate::driver::source_flows(&onf, NodeIdx(0), trace);
     // A flow's end in the trace: its last bit leaves the generator ("flows start times and
     // FCTs from the trace files", section 4.4), by the schedule the source follows.
@@ -551,19 +669,29 @@ fn migrations(w: &Workload, trace: u64, quick: bool, v: &mut SeedValues) {
         .filter(|(f, _, _)| f.start < onf_done && end(f) > at)
         .map(|(f, _, _)| f.id.0)
         .collect();
-    let name = w.name;
-    v.insert(format!("{name}/onf/downtime"), o.downtime_ms);
-    v.insert(format!("{name}/onf/buffer"), o.buffer_pkts);
-    v.insert(format!("{name}/onf/ok"), f64::from(u8::from(o.honoured)));
-    let defs = if quick { quick_definitions(w) } else { w.definitions_mb.to_vec() };
-    for mb in defs {
-        let cfg = migration_testbed(
-            w,
-            trace,
-            ProtocolConfig::Uhaul(models::uhaul::UhaulConfig::paper(w.rho(mb))),
-        );
-        let u = migrate(&cfg, trace, &ids);
-        let k = |what: &str| key(w, mb, what);
+    let onf_key = |what: &str| {
+        if load == 1.0 {
+            format!("{}/onf/{what}", w.name)
+        } else {
+            format!("{}/load{load}/onf/{what}", w.name)
+        }
+    };
+    v.insert(onf_key("downtime"), o.downtime_ms);
+    v.insert(onf_key("buffer"), o.buffer_pkts);
+    v.insert(onf_key("ok"), f64::from(u8::from(o.honoured)));
+    // Definitions with the same rho (fb-cache above 3.8 MB: 0) are the same U-HAUL run: it is
+    // run once and its result used for each.
+    let mut runs: std::collections::BTreeMap<u64, Migration> = std::collections::BTreeMap::new();
+    for &mb in defs {
+        let rho = w.rho(mb);
+        let u = runs.entry(rho.to_bits()).or_insert_with(|| {
+            let uh = ProtocolConfig::Uhaul(models::uhaul::UhaulConfig::paper(rho));
+            let mut cfg = migration_testbed(w, trace, uh);
+            set_load(&mut cfg, load);
+            migrate(&cfg, trace, &ids)
+        });
+        let u = &*u;
+        let k = |what: &str| load_key(w, load, mb, what);
         v.insert(k("uh_downtime"), u.downtime_ms);
         v.insert(k("uh_buffer"), u.buffer_pkts);
         v.insert(k("uh_ok"), f64::from(u8::from(u.honoured)));
@@ -583,8 +711,16 @@ fn migrations(w: &Workload, trace: u64, quick: bool, v: &mut SeedValues) {
         // U-HAUL sends them to prads2 at once.
         let (mut fo, mut fu) = (0u128, 0u128);
         let (mut ratios, mut n) = (0.0, 0u32);
+        // The same ratio of means over the mice in progress at OpenNF's move start and over
+        // those new during it, and the mean FCTs themselves: which mice set the ratio.
+        let in_progress: std::collections::BTreeSet<u64> = ids.iter().copied().collect();
+        let mut split = [(0u128, 0u128, 0u32); 2];
         for f in overlapping.iter().filter(|f| !u.moved.contains(f)) {
             if let (Some(a), Some(b)) = (o.fcts.get(f), u.fcts.get(f)) {
+                let part = &mut split[usize::from(in_progress.contains(f))];
+                part.0 += *a as u128;
+                part.1 += *b as u128;
+                part.2 += 1;
                 fo += *a as u128;
                 fu += *b as u128;
                 if *b > 0 {
@@ -595,19 +731,71 @@ fn migrations(w: &Workload, trace: u64, quick: bool, v: &mut SeedValues) {
         }
         v.insert(k("fct_reduction"), if fu == 0 { f64::NAN } else { fo as f64 / fu as f64 });
         v.insert(k("fct_reduction_flow_mean"), if n == 0 { f64::NAN } else { ratios / n as f64 });
-        // Section 4.4: missed flows "persist after migration finishes, and therefore should have
-        // been included in the migration": left at srcInst, ending after the move finished.
-        // Section 4.5: die-out time is "time elapsed between the completion of states transfer
-        // and the termination time of the last missed flow" (we take the move's end, after
-        // the last delPerflow, as the completion), and total time = downtime + die-out.
-        let done = u.finished.unwrap_or(Time::ZERO + Dur::from_secs(u64::MAX / 2_000_000_000));
-        let missed: Vec<Time> =
-            active.iter().filter(|(f, e)| u.at_src.contains(f) && *e > done).map(|a| a.1).collect();
-        let dieout_ms =
-            missed.iter().map(|e| (*e - done).as_nanos() as f64 / 1e6).fold(0.0, f64::max);
-        v.insert(k("missed"), missed.len() as f64);
+        let ratio =
+            |p: (u128, u128, u32)| if p.1 == 0 { f64::NAN } else { p.0 as f64 / p.1 as f64 };
+        v.insert(k("fct_reduction_new"), ratio(split[0]));
+        v.insert(k("fct_reduction_in_progress"), ratio(split[1]));
+        let (mice, sum_o, sum_u) = (split[0].2 + split[1].2, fo as f64, fu as f64);
+        if mice > 0 {
+            v.insert(k("mice_fct_onf"), sum_o / 1e6 / mice as f64);
+            v.insert(k("mice_fct_uh"), sum_u / 1e6 / mice as f64);
+            v.insert(k("mice_new_pct"), 100.0 * split[0].2 as f64 / mice as f64);
+        }
+        let (missed, dieout_ms) = missed_and_dieout(&active, u);
+        v.insert(k("missed"), missed as f64);
         v.insert(k("dieout"), dieout_ms);
         v.insert(k("total"), u.downtime_ms + dieout_ms);
+        v.insert(k("in_progress"), active.len() as f64);
+    }
+}
+
+/// Section 4.4: missed flows "persist after migration finishes, and therefore should have
+/// been included in the migration", counted "by comparing U-HAUL downtime with flows start
+/// times and FCTs from the trace files": of the flows in progress at the migration's start
+/// (`active`: id and end in the trace), those left at srcInst that end after the move
+/// finished. Section 4.5: die-out time is "time elapsed between the completion of states
+/// transfer and the termination time of the last missed flow" (we take the move's end, after
+/// the last delPerflow, as the completion; its `StateMoved` is at most the last `delPerflow`'s
+/// round trip earlier), 0 without missed flows. Returns (missed flows, die-out in ms).
+fn missed_and_dieout(active: &[(u64, Time)], u: &Migration) -> (usize, f64) {
+    let done = u.finished.unwrap_or(Time::ZERO + Dur::from_secs(u64::MAX / 2_000_000_000));
+    let missed: Vec<Time> =
+        active.iter().filter(|(f, e)| u.at_src.contains(f) && *e > done).map(|a| a.1).collect();
+    let dieout_ms = missed.iter().map(|e| (*e - done).as_nanos() as f64 / 1e6).fold(0.0, f64::max);
+    (missed.len(), dieout_ms)
+}
+
+/// The die-out sensitivity's loads, beside the paper's load 1 (`uhaul/dieout-load`).
+const SENSITIVITY_LOADS: [f64; 3] = [0.3, 0.5, 0.8];
+
+/// The definitions of the die-out sensitivity: the smallest and the largest (`--quick`: the
+/// smallest).
+fn sensitivity_definitions(w: &Workload, quick: bool) -> Vec<f64> {
+    let d = w.definitions_mb;
+    if quick {
+        vec![d[0]]
+    } else {
+        vec![d[0], d[d.len() - 1]]
+    }
+}
+
+/// The load at which the full run simulates every definition, for the total-time trade-off
+/// (`uhaul/total-load`).
+const TRADEOFF_LOAD: f64 = 0.8;
+
+/// `uhaul/dieout-load`: the same migrations with the trace drawn at a lower load. Under fair
+/// sharing a flow's rate is the link over the flows in progress, so the load sets how long a
+/// flow left at srcInst lives on after the move; the paper's die-out (0.1-17 ms) needs flows
+/// that end within milliseconds of the move. [`TRADEOFF_LOAD`] gets every definition (the
+/// full run), the others the smallest and the largest.
+fn load_sensitivity(w: &Workload, trace: u64, quick: bool, v: &mut SeedValues) {
+    for load in SENSITIVITY_LOADS {
+        let defs = if load == TRADEOFF_LOAD && !quick {
+            w.definitions_mb.to_vec()
+        } else {
+            sensitivity_definitions(w, quick)
+        };
+        migrations(w, trace, load, &defs, v);
     }
 }
 
@@ -616,6 +804,159 @@ const TABLE6_7: &str = "uhaul/table6-7";
 const FIG10: &str = "uhaul/fig10";
 const TABLE10_11: &str = "uhaul/table10-11";
 const TABLE12_13: &str = "uhaul/table12-13";
+const DIEOUT_LOAD: &str = "uhaul/dieout-load";
+const DETECTION_LOAD: &str = "uhaul/detection-load";
+const TOTAL_LOAD: &str = "uhaul/total-load";
+
+/// `uhaul/total-load`: Figures 7-10 and Tables 6-13 at load 1 and at [`TRADEOFF_LOAD`], every
+/// definition (the full run; `--quick` has the smallest at the lower load).
+fn total_load_figure(per_seed: &[(u64, SeedValues)]) -> Figure {
+    let mut rows = Vec::new();
+    for w in &WORKLOADS {
+        for load in [TRADEOFF_LOAD, 1.0] {
+            let series = format!("{}, load {load}", w.series);
+            for &mb in w.definitions_mb {
+                let x = mb.to_string();
+                let get = |what: &str| values(per_seed, &load_key(w, load, mb, what));
+                for (metric, vals) in [
+                    ("total_ms", get("total")),
+                    ("downtime_ms", get("uh_downtime")),
+                    ("dieout_ms", get("dieout")),
+                    ("missed_flows", get("missed")),
+                    ("downtime_reduction_pct", get("downtime_reduction")),
+                    ("buffer_saving_pct", get("buffer_saving")),
+                    ("fct_reduction_ratio", get("fct_reduction")),
+                    ("fct_reduction_flow_mean_ratio", get("fct_reduction_flow_mean")),
+                ] {
+                    rows.extend(row(TOTAL_LOAD, &series, "elephant_mb", x.clone(), metric, &vals));
+                }
+            }
+        }
+    }
+    Figure {
+        id: TOTAL_LOAD.into(),
+        title: "U-HAUL Figures 7-10 and Tables 6-13 at load 1 and 0.8 (twin sensitivity)".into(),
+        x_label: "elephant definition (MB)".into(),
+        y_label: "per metric".into(),
+        plot: PlotKind::Lines,
+        metrics: [
+            "total_ms",
+            "downtime_ms",
+            "dieout_ms",
+            "missed_flows",
+            "downtime_reduction_pct",
+            "buffer_saving_pct",
+            "fct_reduction_ratio",
+            "fct_reduction_flow_mean_ratio",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    }
+}
+
+/// `uhaul/detection-load`: Tables 1-5's detection on the traces drawn at each load: false
+/// negatives of both detections, the proportion-based accuracy, and the share of the FIT's
+/// current bytes held by flows already past the definition against rho (when that share
+/// exceeds rho, the proportion-based prefix stops inside the size-based selection).
+fn detection_load_figure(per_seed: &[(u64, SeedValues)]) -> Figure {
+    let mut rows = Vec::new();
+    for w in &WORKLOADS {
+        for load in SENSITIVITY_LOADS.into_iter().chain([1.0]) {
+            for &mb in w.definitions_mb {
+                let x = mb.to_string();
+                let get = |what: &str| values(per_seed, &load_key(w, load, mb, what));
+                for (series, metric, what) in [
+                    ("proportion-based", "false_negative_pct", "prop_fn"),
+                    ("proportion-based", "accuracy_pct", "prop_acc"),
+                    ("size-based", "false_negative_pct", "size_fn"),
+                    ("FIT", "past_definition_current_share_pct", "past_def_share"),
+                    ("FIT", "rho_pct", "rho"),
+                ] {
+                    let series = format!("{} {series}, load {load}", w.series);
+                    rows.extend(row(
+                        DETECTION_LOAD,
+                        &series,
+                        "elephant_mb",
+                        x.clone(),
+                        metric,
+                        &get(what),
+                    ));
+                }
+            }
+        }
+    }
+    Figure {
+        id: DETECTION_LOAD.into(),
+        title: "U-HAUL detection vs the trace's load (twin sensitivity)".into(),
+        x_label: "elephant definition (MB)".into(),
+        y_label: "percent".into(),
+        plot: PlotKind::Lines,
+        metrics: [
+            "false_negative_pct",
+            "accuracy_pct",
+            "past_definition_current_share_pct",
+            "rho_pct",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    }
+}
+
+/// `uhaul/dieout-load`: die-out, missed flows, downtime and the flows in progress at the
+/// migration (with the fair share they leave each, the link over their number) against the
+/// trace's load, at the smallest and the largest definition; load 1 is the main runs'.
+fn dieout_load_figure(per_seed: &[(u64, SeedValues)]) -> Figure {
+    let mut rows = Vec::new();
+    for w in &WORKLOADS {
+        for mb in sensitivity_definitions(w, false) {
+            let series = format!("{} {mb} MB", w.series);
+            for load in SENSITIVITY_LOADS.into_iter().chain([1.0]) {
+                let get = |what: &str| values(per_seed, &load_key(w, load, mb, what));
+                let onf_ok = if load == 1.0 {
+                    values(per_seed, &format!("{}/onf/ok", w.name))
+                } else {
+                    values(per_seed, &format!("{}/load{load}/onf/ok", w.name))
+                };
+                let in_progress = get("in_progress");
+                let rate: Vec<f64> =
+                    in_progress.iter().map(|n| GBPS10.0 as f64 / 1e6 / n.max(1.0)).collect();
+                let x = load.to_string();
+                for (metric, vals) in [
+                    ("dieout_ms", get("dieout")),
+                    ("missed_flows", get("missed")),
+                    ("downtime_ms", get("uh_downtime")),
+                    ("in_progress_flows", in_progress),
+                    ("fair_share_mbps", rate),
+                    ("loss_free_runs_ratio", get("uh_ok")),
+                    ("opennf_loss_free_runs_ratio", onf_ok),
+                ] {
+                    rows.extend(row(DIEOUT_LOAD, &series, "load", x.clone(), metric, &vals));
+                }
+            }
+        }
+    }
+    Figure {
+        id: DIEOUT_LOAD.into(),
+        title: "U-HAUL die-out and missed flows vs the trace's load (twin sensitivity)".into(),
+        x_label: "load (of 10 Gbps)".into(),
+        y_label: "per metric".into(),
+        plot: PlotKind::Lines,
+        metrics: [
+            "dieout_ms",
+            "missed_flows",
+            "downtime_ms",
+            "in_progress_flows",
+            "fair_share_mbps",
+            "loss_free_runs_ratio",
+            "opennf_loss_free_runs_ratio",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    }
+}
 
 fn migration_figures(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
     let mut f79 = Vec::new();
@@ -663,6 +1004,15 @@ fn migration_figures(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
                 "fct_reduction_flow_mean_ratio",
                 &get("fct_reduction_flow_mean"),
             ));
+            for (metric, what) in [
+                ("fct_reduction_new_ratio", "fct_reduction_new"),
+                ("fct_reduction_in_progress_ratio", "fct_reduction_in_progress"),
+                ("mice_fct_opennf_ms", "mice_fct_onf"),
+                ("mice_fct_uhaul_ms", "mice_fct_uh"),
+                ("mice_new_during_move_pct", "mice_new_pct"),
+            ] {
+                t67.extend(row(TABLE6_7, w.series, X, x.clone(), metric, &get(what)));
+            }
             for (i, (fig, metric, what)) in [
                 (TABLE6_7, "fct_reduction_ratio", "fct_reduction"),
                 (FIG10, "missed_flows", "missed"),
@@ -706,7 +1056,15 @@ fn migration_figures(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
             TABLE6_7,
             "U-HAUL Tables 6-7: mice FCT under OpenNF / under U-HAUL",
             "ratio",
-            vec!["fct_reduction_ratio", "fct_reduction_flow_mean_ratio"],
+            vec![
+                "fct_reduction_ratio",
+                "fct_reduction_flow_mean_ratio",
+                "fct_reduction_new_ratio",
+                "fct_reduction_in_progress_ratio",
+                "mice_fct_opennf_ms",
+                "mice_fct_uhaul_ms",
+                "mice_new_during_move_pct",
+            ],
             t67,
         ),
         fig(
@@ -730,5 +1088,8 @@ fn migration_figures(per_seed: &[(u64, SeedValues)]) -> Vec<Figure> {
             vec!["total_ms"],
             t1213,
         ),
+        dieout_load_figure(per_seed),
+        detection_load_figure(per_seed),
+        total_load_figure(per_seed),
     ]
 }
