@@ -65,9 +65,14 @@ const STRAWMEN_MORE: &str = "e2/strawmen-more";
 const X_NAME: &str = "graph";
 const METRIC: &str = "max_throughput_gbps";
 /// The schemes in bar order.
-const SCHEMES: [Scheme; 3] = [Scheme::E2, Scheme::Packing, Scheme::Random];
+const SCHEMES: [Scheme; 4] = [Scheme::E2, Scheme::E2CutOnly, Scheme::Packing, Scheme::Random];
 /// The ratios of `e2/fig9-ratio`: (numerator, denominator).
-const RATIOS: [(Scheme, Scheme); 2] = [(Scheme::E2, Scheme::Random), (Scheme::E2, Scheme::Packing)];
+const RATIOS: [(Scheme, Scheme); 4] = [
+    (Scheme::E2, Scheme::Random),
+    (Scheme::E2, Scheme::Packing),
+    (Scheme::E2CutOnly, Scheme::Random),
+    (Scheme::E2CutOnly, Scheme::Packing),
+];
 
 /// Seeds 1..=N.
 fn seeds(quick: bool) -> Vec<u64> {
