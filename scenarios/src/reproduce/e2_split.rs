@@ -442,6 +442,11 @@ impl Run<'_> {
         self.drain(now);
     }
 
+    /// The OpenNF arm's instances' next service or state-transfer completion, if any.
+    fn onf_serving(&self) -> Option<Time> {
+        self.onf.as_ref().and_then(|o| o.nfs.iter().filter_map(|n| n.poll_timeout()).min())
+    }
+
     /// Carries the OpenNF arm's outputs once; true if there were any.
     fn drain_onf(&mut self, now: Time) -> bool {
         let Some(o) = &mut self.onf else { return false };
@@ -821,6 +826,12 @@ pub fn run(x: &SplitExperiment) -> SplitResult {
         match (ev_at, timer) {
             (Some(e), Some(t)) if t <= e => r.timers(t),
             (None, Some(t)) if t <= end => r.timers(t),
+            // Always-migrate's instances serve what is still in their queues (the driver's own
+            // instance model serves each packet on arrival).
+            (None, Some(_)) if r.onf_serving().is_some() => {
+                let t = r.onf_serving().expect("invariant: checked");
+                r.timers(t)
+            }
             (Some(_), _) => {
                 let Reverse(p) = r.heap.pop().expect("invariant: peeked");
                 r.event(p.at, p.ev, p.pkt);
