@@ -167,12 +167,13 @@ fn e2_quick_computes_its_figures_identically_for_any_jobs() {
     }
     let dir = one.join("e2");
 
-    // fig9: three schemes on two graph kinds, one row each, positive throughputs.
+    // fig9: four schemes (E2, E2-cut-only, Packing, Random) on two graph kinds, one row
+    // each, positive throughputs.
     let csv = std::fs::read_to_string(dir.join("e2-fig9.csv")).unwrap();
     assert_eq!(csv.lines().next(), Some(TIDY_HEADER));
     assert!(csv.lines().skip(1).all(|l| l.starts_with("e2/fig9,") && l.contains(",graph,")));
     let fig9 = by_key(&csv);
-    assert_eq!(fig9.len(), 6, "{csv}");
+    assert_eq!(fig9.len(), 8, "{csv}");
     let get = |series: &str, x: &str| {
         fig9.iter()
             .find(|(k, _)| k.0 == series && k.1 == x && k.2 == "max_throughput_gbps")
@@ -181,7 +182,7 @@ fn e2_quick_computes_its_figures_identically_for_any_jobs() {
     };
     for x in ["chain5", "random10"] {
         let (e2, pack, rand) = (get("E2", x), get("Packing", x), get("Random", x));
-        for (v, se, runs) in [e2, pack, rand] {
+        for (v, se, runs) in [e2, pack, rand, get("E2-cut-only", x)] {
             assert!(v > 0.0 && v.is_finite() && se >= 0.0 && runs > 1, "{x}: {v} {se} {runs}");
         }
         // The paper's claim: E2's placement is ahead of Random (2.25-2.59x) and of Packing.
@@ -192,7 +193,7 @@ fn e2_quick_computes_its_figures_identically_for_any_jobs() {
     // fig9-ratio: the ratio of means is exactly the ratio of fig9's bars.
     let csv = std::fs::read_to_string(dir.join("e2-fig9-ratio.csv")).unwrap();
     let ratio = by_key(&csv);
-    assert_eq!(ratio.len(), 8, "2 ratios x 2 graphs x 2 metrics: {csv}");
+    assert_eq!(ratio.len(), 16, "4 ratios x 2 graphs x 2 metrics: {csv}");
     for x in ["chain5", "random10"] {
         let r = ratio
             .iter()

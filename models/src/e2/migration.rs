@@ -18,7 +18,9 @@
 //!   written find no entry left and lose affinity when the ranges go in.
 //! - **Always migrate** (section 7.2's strawman, after OpenNF): "migrates half the active flows
 //!   to the new NF instance"; the flows' traffic is paused (held at A's E2D) while their state
-//!   moves, then released to A'.
+//!   moves, then released to A'. (This timed sketch of the move is kept with its unit tests;
+//!   the split experiment in `scenarios` runs always-migrate as the project's OpenNF move,
+//!   `crate::opennf`, instead.)
 //!
 //! ```text
 //!              hardware switch                     E2D of A's server               A

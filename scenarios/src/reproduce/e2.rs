@@ -28,14 +28,16 @@
 //! - `e2/strawmen`: bars, one group (x = the split time, 2 s), one bar per strategy:
 //!   `imbalance_pct` over the last 2 s of the run (`100 (max - min) / max` of the two
 //!   instances' loads), `hw_rules_max`, `converged_s` (split to the last rule in the hardware
-//!   switch; the run length when it never got there), `pause_ms` (always-migrate's hold).
+//!   switch; the run length when it never got there), `pause_ms` (always-migrate's OpenNF move,
+//!   from its start to the import of the last flow's state).
 //! - `e2/strawmen-more`: the same bars for `balanced_after_s` (split to the first 2 s window
 //!   from which the imbalance stays within 10% to the end; the run length when never),
 //!   `flows_moved`, the oracle's `lost_updates` and `reordered_updates`,
 //!   `imbalance_from_ideal_pct` (the paper's "within 10% of ideal": `100 (max - min) / (max +
 //!   min)` over the last 2 s) and `new_load_at_5_6s_flows` (A''s load over the 1 s around
 //!   5.6 s after the split, in flows' worth of 1 Gbps / 10,000 flows: the paper's "shifting
-//!   load equivalent to roughly 5,000 flows in 5.6 seconds").
+//!   load equivalent to roughly 5,000 flows in 5.6 seconds") and `held_max_pkts` (the most
+//!   packets held at once: always-migrate's OpenNF controller buffer).
 
 use models::e2::fig9::{fig9, GraphKind, Scheme, E2_SEARCH_STEPS, FIG9_FILL};
 use models::e2::hardware::RackSpec;
@@ -63,9 +65,14 @@ const STRAWMEN_MORE: &str = "e2/strawmen-more";
 const X_NAME: &str = "graph";
 const METRIC: &str = "max_throughput_gbps";
 /// The schemes in bar order.
-const SCHEMES: [Scheme; 3] = [Scheme::E2, Scheme::Packing, Scheme::Random];
+const SCHEMES: [Scheme; 4] = [Scheme::E2, Scheme::E2CutOnly, Scheme::Packing, Scheme::Random];
 /// The ratios of `e2/fig9-ratio`: (numerator, denominator).
-const RATIOS: [(Scheme, Scheme); 2] = [(Scheme::E2, Scheme::Random), (Scheme::E2, Scheme::Packing)];
+const RATIOS: [(Scheme, Scheme); 4] = [
+    (Scheme::E2, Scheme::Random),
+    (Scheme::E2, Scheme::Packing),
+    (Scheme::E2CutOnly, Scheme::Random),
+    (Scheme::E2CutOnly, Scheme::Packing),
+];
 
 /// Seeds 1..=N.
 fn seeds(quick: bool) -> Vec<u64> {
@@ -139,7 +146,7 @@ fn per_seed_full(seed: u64) -> SeedValues {
 /// the run: short flows of 62.5 kB make one second's load noisy.
 const BALANCE_WINDOW: Dur = Dur::from_secs(2);
 
-const STRAW_METRICS: [&str; 10] = [
+const STRAW_METRICS: [&str; 11] = [
     "imbalance_pct",
     "hw_rules_max",
     "converged_s",
@@ -150,6 +157,7 @@ const STRAW_METRICS: [&str; 10] = [
     "reordered_updates",
     "imbalance_from_ideal_pct",
     "new_load_at_5_6s_flows",
+    "held_max_pkts",
 ];
 
 fn secs(t: Time) -> f64 {
@@ -185,6 +193,7 @@ fn split_values(seed: u64, duration: Dur, v: &mut SeedValues) {
             r.oracle.reordered_updates as f64,
             r.imbalance_from_ideal_pct(two_s, end),
             new_flows,
+            r.max_held as f64,
         ];
         for (m, x) in STRAW_METRICS.iter().zip(values) {
             v.insert(format!("straw/{}/{m}", strategy.name()), x);

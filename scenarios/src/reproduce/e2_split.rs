@@ -50,19 +50,39 @@
 //! - Migration avoidance pushes the filters to the switch at 500 remaining exceptions (*ours*:
 //!   the paper says "some threshold"; 500 leave room in a 2,048-entry table and take ~1.5 s
 //!   to write).
-//! - Always-migrate moves state with OpenNF's per-flow export and import costs of
-//!   `models::nf::NfConfig::default()` (5 us each, streamed).
+//! - Always-migrate ("migrates half the active flows to the new NF instance", after OpenNF
+//!   [21]) is the project's OpenNF move, [`models::opennf::OpenNf`] inside a
+//!   [`models::controller::Controller`], with both instances as [`models::nf::Nf`] machines
+//!   (the same machines the `opennf-enh` reproduction drives): a loss-free move
+//!   ([`SplitExperiment::move_guarantee`]) with parallelizing and late locking / early
+//!   release of the flows `[M, 2^32 - 1)` (a `u32` hash range cannot name `Y = 2^32`; the one
+//!   flow ID `2^32 - 1` stays at A, with its state) from A to A', then the redirecting rule
+//!   for them in the hardware switch. *Ours*: the controller is `ControllerConfig::default()`
+//!   (10 us per input, room for 10,000 packets) and the instances' export and import cost
+//!   `NfConfig::default()`'s 5 us per flow, 1,000 packets of input queue; control messages
+//!   are not delayed (as everywhere in this driver). The instance exports every flow it has
+//!   state for in `[M, Y)` (it keeps the state of ended flows; E2's "active flows" are the
+//!   E2D's, which OpenNF does not see). The pause, the packets buffered at the controller and
+//!   any lost update come from that mechanism; `pause` is the move's start to the import of
+//!   the last flow's state (the longest a moved flow's packets wait at the controller).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use base::{Bps, Dur, Rng, RngStreams, Time};
+use models::controller::{
+    Controller, ControllerConfig, ControllerInput, ControllerOutput, MoveId, MoveLog, MoveRequest,
+};
+use models::e2::migration::FLOW_ID_SPACE;
 use models::e2::migration::{
     E2d, E2dEvent, Instance, SplitConfig, SplitController, SplitOutput, SplitPhase, Steer,
     Strategy, TrackedFlow,
 };
 use models::e2::scaling::{OverloadConfig, OverloadDetector};
 use models::fxhash::FxHashMap;
+use models::nf::{Nf, NfConfig, NfDrop, NfOutput};
+use models::opennf::{OpenNf, OpenNfConfig};
+use models::oracle::{Guarantee, LossCause};
 use models::oracle::{Oracle, OracleReport, UpdateLog};
 use models::packet::{FiveTuple, Flags, FlowId, NodeId, Packet, PortId};
 use models::switch::{
@@ -104,6 +124,10 @@ pub struct SplitExperiment {
     pub nf_service: Dur,
     pub push_threshold: usize,
     pub hw_table: usize,
+    /// Always-migrate: the OpenNF move's guarantee (`LossFree` in the paper's experiment).
+    pub move_guarantee: Guarantee,
+    /// Always-migrate: the OpenNF controller.
+    pub controller: ControllerConfig,
     /// The time series' bin.
     pub bin: Dur,
 }
@@ -128,6 +152,8 @@ impl SplitExperiment {
             nf_service: Dur::from_micros(6),
             push_threshold: 500,
             hw_table: 2048,
+            move_guarantee: Guarantee::LossFree,
+            controller: ControllerConfig::default(),
             bin: Dur::from_millis(100),
         }
     }
@@ -186,8 +212,13 @@ pub struct SplitResult {
     pub flows_moved: u64,
     pub held_pkts: u64,
     pub max_held: usize,
-    /// Always-migrate: from the hold in place to the release.
+    /// Always-migrate: from the move's start to the import of the last flow's state.
     pub pause: Option<Dur>,
+    /// Always-migrate: packets dropped by the instances' queues and the controller's buffer.
+    pub nf_queue_drops: u64,
+    pub ctrl_buffer_drops: u64,
+    /// Always-migrate: why the OpenNF move failed, if it did.
+    pub move_failed: Option<String>,
     pub flows_at_split: usize,
     pub flows: u64,
     pub unexpected: u64,
@@ -252,6 +283,21 @@ struct NfInstance {
     busy_until: Time,
     logs: FxHashMap<FlowId, UpdateLog>,
 }
+
+/// Always-migrate's machines: OpenNF's controller and the two instances as `models::nf`
+/// machines (A = `NodeId(0)`, A' = `NodeId(1)`).
+struct OpenNfArm {
+    ctrl: Controller,
+    nfs: [Nf; 2],
+    /// `M`, once the split is requested.
+    m: Option<u64>,
+    started: Option<Time>,
+    nf_queue_drops: u64,
+    ctrl_buffer_drops: u64,
+    failed: Option<String>,
+}
+
+const HW_NODE: NodeId = NodeId(10);
 
 const PORT_SOURCE: PortId = PortId(0);
 const PORT_A: PortId = PortId(1);
@@ -357,6 +403,7 @@ struct Run<'a> {
     hold_at: Option<Time>,
     pause: Option<Dur>,
     flows_at_split: usize,
+    onf: Option<OpenNfArm>,
 }
 
 impl Run<'_> {
@@ -374,8 +421,12 @@ impl Run<'_> {
     }
 
     fn next_timer(&self) -> Option<Time> {
+        let onf = self.onf.as_ref().map_or([None; 3], |o| {
+            [o.ctrl.poll_timeout(), o.nfs[0].poll_timeout(), o.nfs[1].poll_timeout()]
+        });
         [self.hw.poll_timeout(), self.e2d.poll_timeout(), self.ctrl.poll_timeout()]
             .into_iter()
+            .chain(onf)
             .flatten()
             .min()
     }
@@ -384,7 +435,109 @@ impl Run<'_> {
         self.hw.handle_timeout(now);
         self.e2d.handle_timeout(now);
         self.ctrl.handle_timeout(now);
+        if let Some(o) = &mut self.onf {
+            o.ctrl.handle_timeout(now);
+            o.nfs.iter_mut().for_each(|n| n.handle_timeout(now));
+        }
         self.drain(now);
+    }
+
+    /// The OpenNF arm's instances' next service or state-transfer completion, if any.
+    fn onf_serving(&self) -> Option<Time> {
+        self.onf.as_ref().and_then(|o| o.nfs.iter().filter_map(|n| n.poll_timeout()).min())
+    }
+
+    /// Carries the OpenNF arm's outputs once; true if there were any.
+    fn drain_onf(&mut self, now: Time) -> bool {
+        let Some(o) = &mut self.onf else { return false };
+        let mut nf_out = vec![];
+        for (k, nf) in o.nfs.iter_mut().enumerate() {
+            while let Some(x) = nf.poll_output() {
+                nf_out.push((k, x));
+            }
+        }
+        let ctrl_out: Vec<ControllerOutput> = std::iter::from_fn(|| o.ctrl.poll_output()).collect();
+        let progressed = !nf_out.is_empty() || !ctrl_out.is_empty();
+        for (k, x) in nf_out {
+            match x {
+                NfOutput::Transmit(p) if p.is_data() => {
+                    let inst = if k == 0 { Instance::Original } else { Instance::New };
+                    self.record(now, now, inst, &p);
+                }
+                NfOutput::Transmit(_) | NfOutput::StateCreated { .. } | NfOutput::ToPeer { .. } => {
+                }
+                NfOutput::ToController(event) => {
+                    let from = NodeId(k as u32);
+                    let o = self.onf.as_mut().expect("invariant: the arm is here");
+                    o.ctrl.handle(now, ControllerInput::Nf { from, event });
+                }
+                NfOutput::Dropped { packet, cause } => {
+                    let cause = match cause {
+                        NfDrop::Queue => LossCause::NfQueue,
+                        NfDrop::Down => LossCause::NfDown,
+                        NfDrop::Protocol => LossCause::Protocol,
+                    };
+                    if packet.is_data() {
+                        self.onf.as_mut().expect("invariant: the arm is here").nf_queue_drops += 1;
+                        self.oracle.on_drop(packet.key(), cause);
+                    }
+                }
+            }
+        }
+        for x in ctrl_out {
+            match x {
+                ControllerOutput::ToSwitch { msg, .. } => self.hw.handle_ctrl(now, msg),
+                ControllerOutput::ToNf { to, msg } => {
+                    let o = self.onf.as_mut().expect("invariant: the arm is here");
+                    o.nfs[to.0 as usize].handle_ctrl(now, msg);
+                }
+                ControllerOutput::Dropped { packet, cause } => {
+                    self.onf.as_mut().expect("invariant: the arm is here").ctrl_buffer_drops += 1;
+                    self.oracle.on_drop(packet.key(), cause);
+                }
+                ControllerOutput::Log { at, log } => {
+                    let o = self.onf.as_mut().expect("invariant: the arm is here");
+                    match log {
+                        MoveLog::Started { .. } => {
+                            o.started = Some(at);
+                            self.phases.push((at, SplitPhase::MovingState));
+                        }
+                        MoveLog::StateMoved { .. } => {
+                            self.pause = o.started.map(|s| at.saturating_since(s));
+                            self.phases.push((at, SplitPhase::Releasing));
+                        }
+                        MoveLog::Finished { .. } => self.phases.push((at, SplitPhase::Converged)),
+                        MoveLog::Failed { reason, .. } => o.failed = Some(reason),
+                    }
+                }
+            }
+        }
+        progressed
+    }
+
+    /// A packet leaves instance `inst` at `done`; its bytes count in the bin of `at`.
+    fn record(&mut self, at: Time, done: Time, inst: Instance, p: &Packet) {
+        self.oracle.on_output(p);
+        let m = self.onf.as_ref().and_then(|o| o.m).or(self.ctrl.stats().m);
+        let pinned = m.is_some_and(|m| p.hash as u64 >= m);
+        let delivered = done + self.hop;
+        let lat = delivered.saturating_since(p.sent).as_nanos() as u128;
+        let b = self.bin(at);
+        match inst {
+            Instance::Original => {
+                b.bytes_original += p.size_bytes as u64;
+                if pinned {
+                    b.bytes_pinned += p.size_bytes as u64;
+                }
+            }
+            Instance::New => b.bytes_new += p.size_bytes as u64,
+        }
+        b.delivered += 1;
+        b.latency_ns += lat;
+        if p.tag == DETOUR_TAG {
+            b.detoured_delivered += 1;
+            b.detoured_latency_ns += lat;
+        }
     }
 
     /// Carries every machine's outputs until all are quiet.
@@ -394,6 +547,10 @@ impl Run<'_> {
             while let Some(o) = self.hw.poll_output() {
                 progressed = true;
                 match o {
+                    SwitchOutput::ToController(event) if self.onf.is_some() => {
+                        let o = self.onf.as_mut().expect("invariant: checked");
+                        o.ctrl.handle(now, ControllerInput::Switch { from: HW_NODE, event });
+                    }
                     SwitchOutput::Transmit { port, packet } => {
                         let ev = if port == PORT_A { Ev::E2dA } else { Ev::E2dB };
                         self.push(now + self.hop, ev, Some(packet));
@@ -445,6 +602,7 @@ impl Run<'_> {
                     SplitOutput::Phase { at, phase } => self.phases.push((at, phase)),
                 }
             }
+            progressed |= self.drain_onf(now);
             if !progressed {
                 return;
             }
@@ -464,7 +622,25 @@ impl Run<'_> {
         self.split_requested = Some(now);
         let tracked: Vec<TrackedFlow> = self.e2d.tracked_flows();
         self.flows_at_split = tracked.len();
-        self.ctrl.split(now, &tracked);
+        if let Some(o) = &mut self.onf {
+            // Always-migrate: an OpenNF move of `[M, Y)`'s flows from A to A', which also
+            // points the hardware switch's `[M, Y)` at A'.
+            let m = FLOW_ID_SPACE / 2;
+            o.m = Some(m);
+            let req = MoveRequest {
+                id: MoveId(1),
+                flows: Match::hash_range(m as u32, u32::MAX),
+                src: NodeId(0),
+                dst: NodeId(1),
+                switch: HW_NODE,
+                in_ports: vec![PORT_SOURCE],
+                src_port: PORT_A,
+                dst_port: PORT_B,
+            };
+            o.ctrl.handle(now, ControllerInput::Move(req));
+        } else {
+            self.ctrl.split(now, &tracked);
+        }
         self.drain(now);
     }
 
@@ -508,6 +684,11 @@ impl Run<'_> {
             }
             Ev::E2dA => {
                 let p = pkt.expect("invariant: packet events carry a packet");
+                if !p.is_data() {
+                    // OpenNF's marker, for A: the E2D tracks no flow for it.
+                    self.push(now, Ev::Nf(Instance::Original), Some(p));
+                    return;
+                }
                 match self.e2d.steer(p) {
                     Steer::Local(p) => self.push(now, Ev::Nf(Instance::Original), Some(p)),
                     Steer::Detour(p) => self.detour(now, p),
@@ -524,6 +705,11 @@ impl Run<'_> {
             Ev::Nf(inst) => {
                 let p = pkt.expect("invariant: packet events carry a packet");
                 let k = inst as usize;
+                if let Some(o) = &mut self.onf {
+                    o.nfs[k].handle_packet(now, p);
+                    self.drain(now);
+                    return;
+                }
                 let start = self.nfs[k].busy_until.max(now);
                 let done = start + self.x.nf_service;
                 self.nfs[k].busy_until = done;
@@ -536,26 +722,7 @@ impl Run<'_> {
                         }
                     }
                 }
-                self.oracle.on_output(&p);
-                let pinned = self.ctrl.stats().m.is_some_and(|m| p.hash as u64 >= m);
-                let delivered = done + self.hop;
-                let lat = delivered.saturating_since(p.sent).as_nanos() as u128;
-                let b = self.bin(now);
-                match inst {
-                    Instance::Original => {
-                        b.bytes_original += p.size_bytes as u64;
-                        if pinned {
-                            b.bytes_pinned += p.size_bytes as u64;
-                        }
-                    }
-                    Instance::New => b.bytes_new += p.size_bytes as u64,
-                }
-                b.delivered += 1;
-                b.latency_ns += lat;
-                if p.tag == DETOUR_TAG {
-                    b.detoured_delivered += 1;
-                    b.detoured_latency_ns += lat;
-                }
+                self.record(now, done, inst, &p);
             }
             Ev::Split => self.request_split(now),
         }
@@ -629,6 +796,19 @@ pub fn run(x: &SplitExperiment) -> SplitResult {
         hold_at: None,
         pause: None,
         flows_at_split: 0,
+        onf: (x.strategy == Strategy::AlwaysMigrate).then(|| {
+            let inst = NfConfig { service: x.nf_service, ..NfConfig::default() };
+            let protocol = OpenNf::new(OpenNfConfig::opennf(x.move_guarantee));
+            OpenNfArm {
+                ctrl: Controller::new(x.controller.clone(), Box::new(protocol)),
+                nfs: [Nf::new(inst.clone()), Nf::new(inst)],
+                m: None,
+                started: None,
+                nf_queue_drops: 0,
+                ctrl_buffer_drops: 0,
+                failed: None,
+            }
+        }),
     };
     for i in 0..r.flows.len() {
         let at = r.flows[i].next;
@@ -646,6 +826,12 @@ pub fn run(x: &SplitExperiment) -> SplitResult {
         match (ev_at, timer) {
             (Some(e), Some(t)) if t <= e => r.timers(t),
             (None, Some(t)) if t <= end => r.timers(t),
+            // Always-migrate's instances serve what is still in their queues (the driver's own
+            // instance model serves each packet on arrival).
+            (None, Some(_)) if r.onf_serving().is_some() => {
+                let t = r.onf_serving().expect("invariant: checked");
+                r.timers(t)
+            }
             (Some(_), _) => {
                 let Reverse(p) = r.heap.pop().expect("invariant: peeked");
                 r.event(p.at, p.ev, p.pkt);
@@ -656,7 +842,8 @@ pub fn run(x: &SplitExperiment) -> SplitResult {
         // bin ends with the state at its end); the run's last instant belongs to the last bin.
         let last = Time::ZERO + Dur::from_nanos(x.duration.as_nanos() - 1);
         let now = r.heap.peek().map_or(last, |p| p.0.at.min(last));
-        let (rules, exc, held) = (r.hw.rule_count(), r.e2d.exceptions(), r.e2d.held());
+        let ctrl_held = r.onf.as_ref().map_or(0, |o| o.ctrl.buffer().len() as usize);
+        let (rules, exc, held) = (r.hw.rule_count(), r.e2d.exceptions(), r.e2d.held() + ctrl_held);
         let b = r.bin(now);
         b.hw_rules = rules;
         b.exceptions = exc;
@@ -665,13 +852,34 @@ pub fn run(x: &SplitExperiment) -> SplitResult {
     // The bins of the traffic's duration only (the drain's stragglers are in the oracle).
     let n_bins = x.duration.as_nanos().div_ceil(x.bin.as_nanos()) as usize;
     r.bins.resize(n_bins, Bin::default());
-    let states = r
-        .nfs
-        .iter()
-        .enumerate()
-        .flat_map(|(k, n)| n.logs.iter().map(move |(f, l)| (NodeId(k as u32), *f, l)));
-    let oracle = r.oracle.finish(states);
-    let s = r.ctrl.stats().clone();
+    let oracle = match &r.onf {
+        Some(o) => r.oracle.finish(o.nfs.iter().enumerate().flat_map(|(k, n)| {
+            n.states().into_iter().map(move |(f, s)| (NodeId(k as u32), f, &s.log))
+        })),
+        None => r.oracle.finish(
+            r.nfs
+                .iter()
+                .enumerate()
+                .flat_map(|(k, n)| n.logs.iter().map(move |(f, l)| (NodeId(k as u32), *f, l))),
+        ),
+    };
+    let mut s = r.ctrl.stats().clone();
+    let (mut held_pkts, mut max_held) = (r.e2d.stats().held, r.e2d.stats().max_held);
+    let (mut nf_queue_drops, mut ctrl_buffer_drops, mut move_failed) = (0, 0, None);
+    if let Some(o) = &r.onf {
+        s.flows_moved = o.nfs[0].stats().flows_exported;
+        s.unexpected += o.ctrl.stats().unexpected
+            + o.ctrl
+                .protocol()
+                .counters()
+                .iter()
+                .find(|c| c.0 == "protocol_unexpected")
+                .map_or(0, |c| c.1 as u64);
+        held_pkts = o.nfs[0].stats().events_raised;
+        max_held = o.ctrl.buffer().max() as usize;
+        (nf_queue_drops, ctrl_buffer_drops, move_failed) =
+            (o.nf_queue_drops, o.ctrl_buffer_drops, o.failed.clone());
+    }
     SplitResult {
         bins: r.bins,
         bin: x.bin,
@@ -683,9 +891,12 @@ pub fn run(x: &SplitExperiment) -> SplitResult {
         max_exceptions: r.e2d.stats().max_exceptions,
         raced_flows: s.raced_flows,
         flows_moved: s.flows_moved,
-        held_pkts: r.e2d.stats().held,
-        max_held: r.e2d.stats().max_held,
+        held_pkts,
+        max_held,
         pause: r.pause,
+        nf_queue_drops,
+        ctrl_buffer_drops,
+        move_failed,
         flows_at_split: r.flows_at_split,
         flows: r.flows.len() as u64,
         unexpected: s.unexpected,
