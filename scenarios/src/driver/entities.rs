@@ -496,7 +496,7 @@ impl Entity<Msg> for SwitchEntity {
                 self.switch.handle_packet(now, port, p);
             }
             (_, Msg::ToSwitch(m)) => {
-                if let SwitchCtrl::PacketOut { packet, .. } = &*m {
+                if let Some(packet) = m.injected() {
                     if is_data(packet) {
                         self.shared.borrow_mut().ctrl_transit -= 1;
                     }
@@ -776,9 +776,9 @@ impl Entity<Msg> for ControllerEntity {
                 ControllerOutput::ToSwitch { to, msg } => {
                     self.ctrl_msgs += match &msg {
                         SwitchCtrl::FlowMods { mods, .. } => mods.len() as u64,
-                        SwitchCtrl::PacketOut { .. } => 1,
+                        SwitchCtrl::PacketOut { .. } | SwitchCtrl::PacketOutTable { .. } => 1,
                     };
-                    if let SwitchCtrl::PacketOut { packet, .. } = &msg {
+                    if let Some(packet) = msg.injected() {
                         if is_data(packet) {
                             self.shared.borrow_mut().ctrl_transit += 1;
                         }
