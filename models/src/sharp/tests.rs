@@ -149,6 +149,42 @@ fn hsl_releases_ctrl_buff_before_sw_buff_after_transfer_and_buffer_end() {
 }
 
 #[test]
+fn hsl_failing_with_its_vnf_loses_its_buffers_and_keeps_its_handover() {
+    let (src, dst) = (NodeId(2), NodeId(3));
+    let mut h = Hsl::new(dst, HslConfig::default());
+    let id = MoveId(0);
+    let start = CtrlPacket {
+        kind: CtrlKind::StartHo,
+        id,
+        src,
+        dst,
+        flow: pkt(1, 0).tuple,
+        flows: 1,
+        sides: 1,
+        last: true,
+    };
+    h.handle_packet(Time::ZERO, start.encode());
+    let xid = match h.poll_output() {
+        Some(HslOutput::NfCtrl(NfCtrl::Accept { xid, .. })) => xid,
+        o => panic!("{o:?}"),
+    };
+    while h.poll_output().is_some() {}
+    h.handle_packet(Time::ZERO, Packet { tag: ctrl_mark(id), ..pkt(1, 3) });
+    h.handle_packet(Time::ZERO, Packet { tag: sw_mark(id), ..pkt(1, 4) });
+    let lost: Vec<u32> = h.fail().iter().map(|p| p.seq).collect();
+    assert_eq!(lost, vec![3, 4]);
+    assert_eq!(h.holding(), 0);
+    // Back up, the handover goes on: a later direct packet waits for BUFFER_END and the state.
+    h.handle_packet(Time::ZERO, Packet { tag: sw_mark(id), ..pkt(1, 5) });
+    h.handle_packet(Time::ZERO, CtrlPacket { kind: CtrlKind::BufferEnd, ..start }.encode());
+    assert!(h.handle_nf_event(Time::ZERO, &NfEvent::TransferDone { xid, flows: 1 }));
+    let seqs: Vec<u32> = std::iter::from_fn(|| h.poll_output())
+        .filter_map(|o| if let HslOutput::ToNf(p) = o { Some(p.seq) } else { None })
+        .collect();
+    assert_eq!(seqs, vec![5]);
+}
+
+#[test]
 fn hsl_counts_a_control_packet_for_another_vnf() {
     let mut h = Hsl::new(NodeId(8), HslConfig::default());
     let start = CtrlPacket {

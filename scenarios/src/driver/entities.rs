@@ -696,8 +696,9 @@ impl Entity<Msg> for NfEntity {
                     }
                 }
                 match &mut self.hsl {
-                    Some(h) => h.handle_packet(now, p),
-                    None => self.nf.handle_packet(now, p),
+                    // A down instance's HSL is down with it: the NF drops what arrives.
+                    Some(h) if self.nf.is_up() => h.handle_packet(now, p),
+                    _ => self.nf.handle_packet(now, p),
                 }
             }
             (_, Msg::ToNf(m)) => self.nf.handle_ctrl(now, *m),
@@ -711,7 +712,14 @@ impl Entity<Msg> for NfEntity {
                 }
                 self.nf.handle_peer(now, *m)
             }
-            (_, Msg::NfFail) => self.nf.fail(),
+            (_, Msg::NfFail) => {
+                self.nf.fail();
+                for p in self.hsl.as_mut().map(|h| h.fail()).unwrap_or_default() {
+                    if is_data(&p) {
+                        self.shared.borrow_mut().oracle.on_drop(p.key(), LossCause::NfDown);
+                    }
+                }
+            }
             (_, Msg::NfRestore) => self.nf.restore(),
             (o, Msg::Wake) if self.alarm.fired(o) => {
                 self.nf.handle_timeout(now);
