@@ -266,6 +266,24 @@ pub enum SwitchCtrl {
         packet: Packet,
         out: Option<PortId>,
     },
+    /// Inject a packet through the table as if it had entered on `in_port` (OpenFlow's
+    /// packet-out with its `in_port` field set and the action `OFPP_TABLE`).
+    PacketOutTable {
+        packet: Packet,
+        in_port: PortId,
+    },
+}
+
+impl SwitchCtrl {
+    /// The packet a packet-out injects, if this is one.
+    pub fn injected(&self) -> Option<&Packet> {
+        match self {
+            SwitchCtrl::FlowMods { .. } => None,
+            SwitchCtrl::PacketOut { packet, .. } | SwitchCtrl::PacketOutTable { packet, .. } => {
+                Some(packet)
+            }
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -590,6 +608,9 @@ impl Switch {
             }
             SwitchCtrl::PacketOut { packet, out: None } => {
                 self.handle_packet(now, CONTROLLER_PORT, packet)
+            }
+            SwitchCtrl::PacketOutTable { packet, in_port } => {
+                self.handle_packet(now, in_port, packet)
             }
         }
     }

@@ -43,7 +43,26 @@ enum Command {
     WhatIf(cli::whatif::WhatIfArgs),
 }
 
+/// A reader that stops reading (`nftwin check | head`) ends the command quietly, with status
+/// 141 (128 + SIGPIPE, what a shell reports for a C tool killed by the signal), instead of the
+/// panic `println!` raises on a broken pipe. Rust ignores SIGPIPE and the crate forbids the
+/// `unsafe` it takes to restore it, so the panic hook recognises std's message.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let p = info.payload();
+        let msg =
+            p.downcast_ref::<String>().map(String::as_str).or(p.downcast_ref::<&str>().copied());
+        if msg.is_some_and(|m| m.starts_with("failed printing to std") && m.contains("Broken pipe"))
+        {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     let done = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     let result = match cli.command {

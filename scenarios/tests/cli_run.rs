@@ -91,3 +91,21 @@ fn a_malformed_scenario_is_an_error_with_exit_status_2_and_writes_nothing() {
     assert!(String::from_utf8_lossy(&st.stderr).contains("four_mistakes.toml:23:1"));
     assert!(!out.exists());
 }
+
+/// `nftwin ... | head`: a reader that goes away ends the command quietly (status 141, as for a
+/// C tool's SIGPIPE), without a panic's message. The pipe is closed before `nftwin` writes
+/// anything; `workload list` prints at once and runs nothing.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let mut child = nftwin()
+        .args(["workload", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(matches!(out.status.code(), Some(0 | 141)), "{:?}: {stderr}", out.status);
+}

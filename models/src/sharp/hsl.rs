@@ -20,6 +20,7 @@
 //! - "It first releases its ctrl_buff and afterwards its sw_buff to ensure that all packets
 //!   are processed by VNF_n in the same order as they have entered the SHarP system."
 //! - A control packet that fits no handover here is counted, never a panic.
+//! - When the VNF fails ([`Hsl::fail`]), `ctrl_buff` and `sw_buff` are lost with it.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -299,6 +300,18 @@ impl Hsl {
             self.out.push_back(HslOutput::ToNf(p));
         }
         self.out.push_back(HslOutput::Reply(HslReply { id: id.0, kind: HslReplyKind::Released }));
+    }
+
+    /// The VNF fails: the HSL sits in the VNF's container and fails with it. Its buffers are
+    /// lost (returned, for the driver to account as lost at a down instance); like the NF, it
+    /// comes back with the handovers it knew, and packets reaching the VNF while it is down
+    /// never reach the HSL.
+    pub fn fail(&mut self) -> Vec<Packet> {
+        let mut lost = Vec::new();
+        for h in self.handovers.values_mut() {
+            lost.extend(h.ctrl_buff.drain(..).chain(h.sw_buff.drain(..)));
+        }
+        lost
     }
 
     /// Early or stale calls are no-ops.

@@ -29,6 +29,11 @@
 //!   steers to both VNFs, with the same [`MoveId`]; each becomes a *side* of one handover.
 //!   `START_HO` goes once to each VNF (through the first side's switch) and says how many sides
 //!   there are; each side ends its controller buffer with its own `BUFFER_END`.
+//! - **Ingress and egress on one switch** (Fig. 1 has two; "Our design extends to any number
+//!   of switches"): the exact entries carry "no wildcard fields", the in-port included, so the
+//!   VNFs' output of a handed-over flow that re-enters the same switch is forwarded by the
+//!   switch's own rules, neither taken to Ctrl again nor sent back into `VNF_n`. The test
+//!   packet enters the table as if on the flow's in-port ([`SwitchCtrl::PacketOutTable`]).
 //! - Control messages to the VNFs travel in the data plane (packet-out, then the VNF's link) as
 //!   [`CtrlPacket`]s; the HSL's replies reach the controller over the control channel (the
 //!   paper sends them through a switch as packet-ins; we do not model that switch hop).
@@ -261,8 +266,16 @@ struct Side {
     /// Detection entries still installed (one per in-port).
     detection: Vec<Cookie>,
     /// Detected flows and their exact entries, in detection order.
-    exact: Vec<(FiveTuple, Cookie)>,
+    exact: Vec<Exact>,
     state: SideState,
+}
+
+/// A detected flow's exact entry: the flow as it enters the side's switch, in-port included.
+#[derive(Copy, Clone, Debug)]
+struct Exact {
+    flow: FiveTuple,
+    in_port: PortId,
+    cookie: Cookie,
 }
 
 struct Handover {
@@ -379,8 +392,13 @@ impl Sharp {
     /// using a PACKET OUT event on IngrSw to inject them into the data plane."
     fn start_ho(id: MoveId, h: &mut Handover, io: &mut Io<'_>) {
         h.phase = Phase::Init;
-        let flows: Vec<FiveTuple> =
-            h.sides.iter().flat_map(|s| s.exact.iter().map(|e| e.0)).collect();
+        // A flow entering on two in-ports has two exact entries but one state to move.
+        let mut flows: Vec<FiveTuple> = Vec::new();
+        for e in h.sides.iter().flat_map(|s| &s.exact) {
+            if !flows.contains(&e.flow) {
+                flows.push(e.flow);
+            }
+        }
         let n = flows.len().min(u16::MAX as usize) as u16;
         let list = if flows.is_empty() { vec![NO_TUPLE] } else { flows };
         let side0 = &h.sides[0].req;
@@ -431,7 +449,7 @@ impl Sharp {
             let mods = side
                 .exact
                 .iter()
-                .map(|(_, cookie)| FlowMod::Modify { cookie: *cookie, actions: actions.clone() })
+                .map(|e| FlowMod::Modify { cookie: e.cookie, actions: actions.clone() })
                 .collect();
             redirects.push((si, side.req.switch, mods));
         }
@@ -452,7 +470,7 @@ impl Sharp {
         let mods = side
             .exact
             .iter()
-            .map(|(_, cookie)| FlowMod::Modify { cookie: *cookie, actions: actions.clone() })
+            .map(|e| FlowMod::Modify { cookie: e.cookie, actions: actions.clone() })
             .collect();
         let (switch, port) = (side.req.switch, side.req.dst_port);
         Self::send_ctrl(io, switch, port, buffer_end(id, src, dst));
@@ -473,7 +491,7 @@ impl Sharp {
                 continue;
             }
             side.state = SideState::Cleaning;
-            let mods = side.exact.iter().map(|(_, c)| FlowMod::Delete { cookie: *c }).collect();
+            let mods = side.exact.iter().map(|e| FlowMod::Delete { cookie: e.cookie }).collect();
             batches.push((si, side.req.switch, mods));
         }
         for (si, switch, mods) in batches {
@@ -532,15 +550,8 @@ impl Sharp {
     }
 
     /// [`StartHo::PerFlow`]: a flow of request `parent` detected on side `si`, its exact entry
-    /// `cookie` just sent: its own handover, which starts at once.
-    fn start_flow(
-        &mut self,
-        parent: MoveId,
-        si: usize,
-        flow: FiveTuple,
-        cookie: Cookie,
-        io: &mut Io<'_>,
-    ) -> MoveId {
+    /// just sent: its own handover, which starts at once.
+    fn start_flow(&mut self, parent: MoveId, si: usize, exact: Exact, io: &mut Io<'_>) -> MoveId {
         let id = MoveId(FLOW_HANDOVER_BASE + self.next_child % FLOW_HANDOVER_BASE);
         self.next_child += 1;
         let p = self.handovers.get_mut(&parent).expect("invariant: the request exists");
@@ -548,7 +559,7 @@ impl Sharp {
         let side = Side {
             req: p.sides[si].req.clone(),
             detection: Vec::new(),
-            exact: vec![(flow, cookie)],
+            exact: vec![exact],
             state: SideState::Buffering,
         };
         let mut h = Handover {
@@ -579,7 +590,7 @@ impl Sharp {
                 if s.req.switch != from {
                     continue;
                 }
-                if s.exact.iter().any(|e| e.0 == p.tuple) {
+                if s.exact.iter().any(|e| e.flow == p.tuple && e.in_port == in_port) {
                     return Some((*id, si));
                 }
                 let matches = s.req.in_ports.contains(&in_port) && s.req.flows.matches_flow(p);
@@ -600,30 +611,33 @@ impl Sharp {
         self.stats.buffered += 1;
         let new_flow = {
             let h = &self.handovers[&id];
-            !h.sides[si].exact.iter().any(|e| e.0 == p.tuple)
+            !h.sides[si].exact.iter().any(|e| e.flow == p.tuple && e.in_port == in_port)
         };
         if new_flow {
             // "one exact table entry for each flow is installed in IngrSw which forwards all
             // packets of this particular flow to Ctrl".
-            let cookie = self.cookie();
+            let exact = Exact { flow: p.tuple, in_port, cookie: self.cookie() };
             let xid = self.xid(Pending::Install);
             let per_flow = self.cfg.start == StartHo::PerFlow;
             let h = self.handovers.get_mut(&id).expect("invariant: owner exists");
             if !per_flow {
-                h.sides[si].exact.push((p.tuple, cookie));
+                h.sides[si].exact.push(exact);
             }
             self.stats.exact_entries += 1;
             let rule = Rule {
-                cookie,
+                cookie: exact.cookie,
                 priority: EXACT_PRIORITY,
-                // No in-port: the test packet, injected through the table, must meet it too.
-                matcher: Match::flow(&p.tuple),
+                // "no wildcard fields are used anymore": the in-port too. Where the VNFs'
+                // output re-enters this switch (it is also the egress switch), the flow's
+                // packets from the VNFs must not meet this entry: they would go to Ctrl, or
+                // once redirected back into VNF_n, a second time.
+                matcher: Match { in_port: Some(in_port), ..Match::flow(&p.tuple) },
                 actions: vec![Action::ToController],
                 idle_timeout: None,
             };
             io.to_switch(from, SwitchCtrl::FlowMods { xid, mods: vec![FlowMod::Add(rule)] });
             if per_flow {
-                id = self.start_flow(id, si, p.tuple, cookie, io);
+                id = self.start_flow(id, si, exact, io);
                 si = 0;
             }
         }
@@ -761,23 +775,26 @@ impl Protocol for Sharp {
             SwitchEvent::FlowModsDone { xid } => match self.pending.remove(&xid) {
                 Some(Pending::Install) => {}
                 Some(Pending::Redirect(id, si)) => {
-                    // The redirect is in force: inject the test packet through the table, where
-                    // it meets an exact entry with the duplication.
+                    // The redirect is in force: "inject a test packet into the data plane at
+                    // IngrSw", through the table as if it had entered on a detected flow's
+                    // in-port, where it meets that flow's exact entry with the duplication.
                     let Some(h) = self.handovers.get(&id) else { return };
                     let side = &h.sides[si];
+                    let in_port = side.exact[0].in_port;
                     let test = CtrlPacket {
                         kind: CtrlKind::Test,
                         id,
                         src: h.src,
                         dst: h.dst,
-                        flow: side.exact[0].0,
+                        flow: side.exact[0].flow,
                         flows: 0,
                         sides: 0,
                         last: true,
                     };
                     let mut packet = test.encode();
                     packet.size_bytes = 64;
-                    io.to_switch(side.req.switch, SwitchCtrl::PacketOut { packet, out: None });
+                    let inject = SwitchCtrl::PacketOutTable { packet, in_port };
+                    io.to_switch(side.req.switch, inject);
                 }
                 Some(Pending::Cleanup(id, si)) => {
                     if let Some(h) = self.handovers.get_mut(&id) {

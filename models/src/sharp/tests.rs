@@ -149,6 +149,42 @@ fn hsl_releases_ctrl_buff_before_sw_buff_after_transfer_and_buffer_end() {
 }
 
 #[test]
+fn hsl_failing_with_its_vnf_loses_its_buffers_and_keeps_its_handover() {
+    let (src, dst) = (NodeId(2), NodeId(3));
+    let mut h = Hsl::new(dst, HslConfig::default());
+    let id = MoveId(0);
+    let start = CtrlPacket {
+        kind: CtrlKind::StartHo,
+        id,
+        src,
+        dst,
+        flow: pkt(1, 0).tuple,
+        flows: 1,
+        sides: 1,
+        last: true,
+    };
+    h.handle_packet(Time::ZERO, start.encode());
+    let xid = match h.poll_output() {
+        Some(HslOutput::NfCtrl(NfCtrl::Accept { xid, .. })) => xid,
+        o => panic!("{o:?}"),
+    };
+    while h.poll_output().is_some() {}
+    h.handle_packet(Time::ZERO, Packet { tag: ctrl_mark(id), ..pkt(1, 3) });
+    h.handle_packet(Time::ZERO, Packet { tag: sw_mark(id), ..pkt(1, 4) });
+    let lost: Vec<u32> = h.fail().iter().map(|p| p.seq).collect();
+    assert_eq!(lost, vec![3, 4]);
+    assert_eq!(h.holding(), 0);
+    // Back up, the handover goes on: a later direct packet waits for BUFFER_END and the state.
+    h.handle_packet(Time::ZERO, Packet { tag: sw_mark(id), ..pkt(1, 5) });
+    h.handle_packet(Time::ZERO, CtrlPacket { kind: CtrlKind::BufferEnd, ..start }.encode());
+    assert!(h.handle_nf_event(Time::ZERO, &NfEvent::TransferDone { xid, flows: 1 }));
+    let seqs: Vec<u32> = std::iter::from_fn(|| h.poll_output())
+        .filter_map(|o| if let HslOutput::ToNf(p) = o { Some(p.seq) } else { None })
+        .collect();
+    assert_eq!(seqs, vec![5]);
+}
+
+#[test]
 fn hsl_counts_a_control_packet_for_another_vnf() {
     let mut h = Hsl::new(NodeId(8), HslConfig::default());
     let start = CtrlPacket {
@@ -274,4 +310,122 @@ fn per_flow_start_hands_a_flow_over_from_its_first_packet_in() {
         assert_eq!(deletes(&switch_msgs(&settle(&mut c, Time::ZERO))), 1);
         assert_eq!(c.protocol().counters()[2], ("protocol_unexpected", 0.0));
     }
+}
+
+/// One switch that is both IngrSw and EgrSw (ingress == egress): `h1` on port 0, `VNF_1` on
+/// port 1, `VNF_n` on port 2, the sink on port 3; the VNFs' output comes back into the same
+/// switch. Returns every packet the switch transmitted, by port, and drives the controller
+/// and the switch against each other at `now` until both are quiet.
+struct OneSwitch {
+    c: Controller,
+    s: crate::switch::Switch,
+    sent: Vec<(PortId, Packet)>,
+}
+
+impl OneSwitch {
+    fn new() -> OneSwitch {
+        use crate::switch::{Switch, SwitchConfig, TableMiss, UpdateLatency};
+        let cfg = SwitchConfig {
+            table_capacity: 100,
+            update: UpdateLatency::Software { per_rule: Dur::ZERO },
+            table_miss: TableMiss::Drop,
+        };
+        let mut s = Switch::new(cfg, base::RngStreams::new(1).stream("switch/s1/updates"));
+        let base = |cookie, in_port, out| Rule {
+            cookie: Cookie(cookie),
+            priority: 10,
+            matcher: Match { in_port: Some(PortId(in_port)), ..Match::any() },
+            actions: vec![Action::Output(PortId(out))],
+            idle_timeout: None,
+        };
+        s.preinstall(Time::ZERO, vec![base(1, 0, 1), base(2, 1, 3), base(3, 2, 3)]).unwrap();
+        let c = Controller::new(
+            ControllerConfig { per_msg: Dur::ZERO, buffer_capacity: 100 },
+            Box::new(Sharp::new(SharpConfig::default())),
+        );
+        OneSwitch { c, s, sent: Vec::new() }
+    }
+
+    fn pump(&mut self, now: Time) {
+        use crate::switch::SwitchOutput;
+        loop {
+            let mut busy = false;
+            self.c.handle_timeout(now);
+            while let Some(o) = self.c.poll_output() {
+                if let ControllerOutput::ToSwitch { msg, .. } = o {
+                    busy = true;
+                    self.s.handle_ctrl(now, msg);
+                }
+            }
+            self.s.handle_timeout(now);
+            while let Some(o) = self.s.poll_output() {
+                busy = true;
+                match o {
+                    SwitchOutput::Transmit { port, packet } => self.sent.push((port, packet)),
+                    SwitchOutput::ToController(event) => {
+                        self.c.handle(now, ControllerInput::Switch { from: NodeId(1), event })
+                    }
+                    SwitchOutput::Dropped { packet, cause } => panic!("{cause:?}: {packet:?}"),
+                }
+            }
+            if !busy {
+                return;
+            }
+        }
+    }
+
+    fn packet(&mut self, now: Time, in_port: u16, p: Packet) -> Vec<(PortId, Packet)> {
+        self.s.handle_packet(now, PortId(in_port), p);
+        self.pump(now);
+        std::mem::take(&mut self.sent)
+    }
+}
+
+/// SHarP III-C's exact entries carry "no wildcard fields": they match the flow as it enters
+/// IngrSw, in-port included. On a switch that is also the egress switch, the VNFs' output of
+/// the flow re-enters the same switch from the VNFs' ports; it must leave towards the sink,
+/// neither be taken to the controller again (phase 1) nor be sent back into `VNF_n` by the
+/// redirected entry (phase 2), where it would be processed twice. The test packet, injected
+/// at IngrSw as if it had arrived on the flow's in-port, still meets the redirected entry.
+#[test]
+fn one_switch_handover_vnf_output_reentering_the_switch_leaves_for_the_sink() {
+    let mut t = OneSwitch::new();
+    let now = Time::ZERO;
+    let r = MoveRequest { src_port: PortId(1), dst_port: PortId(2), ..req(0) };
+    t.c.handle(now, ControllerInput::Move(r));
+    t.pump(now);
+    // Phase 1: the flow is detected and buffered at the controller.
+    assert!(t.packet(now, 0, pkt(1, 5)).is_empty());
+    assert_eq!(t.c.buffer().len(), 1);
+    // Packet 4, processed by VNF_1 before the handover, comes back from VNF_1.
+    let out = t.packet(now, 1, pkt(1, 4));
+    assert_eq!(out.iter().map(|o| (o.0, o.1.seq)).collect::<Vec<_>>(), vec![(PortId(3), 4)]);
+    assert_eq!(t.c.buffer().len(), 1, "VNF_1's output was taken for the flow's next packet");
+    // The detection phase ends; START_HO to both VNFs; both ACK.
+    let later = now + SharpConfig::default().max_silence;
+    t.pump(later);
+    let starts: Vec<PortId> = std::mem::take(&mut t.sent).into_iter().map(|o| o.0).collect();
+    assert_eq!(starts, vec![PortId(1), PortId(2)]);
+    for from in [NodeId(2), NodeId(3)] {
+        let event = NfEvent::Hsl(HslReply { id: 0, kind: HslReplyKind::Ack });
+        t.c.handle(later, ControllerInput::Nf { from, event });
+    }
+    t.pump(later);
+    // Phase 2: the buffered packet goes to VNF_n marked, then the test packet comes back to
+    // the controller and BUFFER_END follows it to VNF_n.
+    let out = std::mem::take(&mut t.sent);
+    assert_eq!(out[0].0, PortId(2));
+    assert_eq!((out[0].1.seq, out[0].1.tag), (5, ctrl_mark(MoveId(0))));
+    let ctrl: Vec<CtrlKind> =
+        out.iter().filter_map(|o| CtrlPacket::decode(&o.1)).map(|c| c.kind).collect();
+    assert_eq!(ctrl, vec![CtrlKind::Test, CtrlKind::BufferEnd], "{out:?}");
+    assert!(out.iter().all(|o| o.0 == PortId(2)));
+    // New packets of the flow go straight to VNF_n, tagged for sw_buff...
+    let out = t.packet(later, 0, pkt(1, 6));
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].0, out[0].1.tag), (PortId(2), sw_mark(MoveId(0))));
+    // ... and VNF_n's output of them leaves for the sink, not back into VNF_n.
+    let out = t.packet(later, 2, pkt(1, 6));
+    assert_eq!(out.iter().map(|o| o.0).collect::<Vec<_>>(), vec![PortId(3)]);
+    assert_eq!(t.c.protocol().counters()[2], ("protocol_unexpected", 0.0));
 }

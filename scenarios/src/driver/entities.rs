@@ -496,7 +496,7 @@ impl Entity<Msg> for SwitchEntity {
                 self.switch.handle_packet(now, port, p);
             }
             (_, Msg::ToSwitch(m)) => {
-                if let SwitchCtrl::PacketOut { packet, .. } = &*m {
+                if let Some(packet) = m.injected() {
                     if is_data(packet) {
                         self.shared.borrow_mut().ctrl_transit -= 1;
                     }
@@ -696,8 +696,9 @@ impl Entity<Msg> for NfEntity {
                     }
                 }
                 match &mut self.hsl {
-                    Some(h) => h.handle_packet(now, p),
-                    None => self.nf.handle_packet(now, p),
+                    // A down instance's HSL is down with it: the NF drops what arrives.
+                    Some(h) if self.nf.is_up() => h.handle_packet(now, p),
+                    _ => self.nf.handle_packet(now, p),
                 }
             }
             (_, Msg::ToNf(m)) => self.nf.handle_ctrl(now, *m),
@@ -711,7 +712,14 @@ impl Entity<Msg> for NfEntity {
                 }
                 self.nf.handle_peer(now, *m)
             }
-            (_, Msg::NfFail) => self.nf.fail(),
+            (_, Msg::NfFail) => {
+                self.nf.fail();
+                for p in self.hsl.as_mut().map(|h| h.fail()).unwrap_or_default() {
+                    if is_data(&p) {
+                        self.shared.borrow_mut().oracle.on_drop(p.key(), LossCause::NfDown);
+                    }
+                }
+            }
             (_, Msg::NfRestore) => self.nf.restore(),
             (o, Msg::Wake) if self.alarm.fired(o) => {
                 self.nf.handle_timeout(now);
@@ -776,9 +784,9 @@ impl Entity<Msg> for ControllerEntity {
                 ControllerOutput::ToSwitch { to, msg } => {
                     self.ctrl_msgs += match &msg {
                         SwitchCtrl::FlowMods { mods, .. } => mods.len() as u64,
-                        SwitchCtrl::PacketOut { .. } => 1,
+                        SwitchCtrl::PacketOut { .. } | SwitchCtrl::PacketOutTable { .. } => 1,
                     };
-                    if let SwitchCtrl::PacketOut { packet, .. } = &msg {
+                    if let Some(packet) = msg.injected() {
                         if is_data(packet) {
                             self.shared.borrow_mut().ctrl_transit += 1;
                         }

@@ -363,6 +363,32 @@ where
     Ok(())
 }
 
+/// Where the bars go: one width for all, `0.7` of a category over the most bars any category
+/// holds, and per curve the left edge of each of its points' bars. The bars of a category are
+/// centred on it, in curve order, so a category only some series have (a sparse grid, or
+/// what-if's one alternative per category) has no gaps for the missing ones.
+fn bar_slots(curves: &[Curve], cats: &[&str]) -> (f64, Vec<Vec<f64>>) {
+    let at = |c: &Curve, cat: &str| c.points.iter().any(|p| p.0 == cat);
+    let present: Vec<usize> =
+        cats.iter().map(|k| curves.iter().filter(|c| at(c, k)).count()).collect();
+    let width = 0.7 / present.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let lefts = curves
+        .iter()
+        .enumerate()
+        .map(|(g, c)| {
+            c.points
+                .iter()
+                .map(|p| {
+                    let i = cats.iter().position(|k| *k == p.0).unwrap_or(0);
+                    let before = curves[..g].iter().filter(|o| at(o, &p.0)).count();
+                    i as f64 - present[i] as f64 * width / 2.0 + before as f64 * width
+                })
+                .collect()
+        })
+        .collect();
+    (width, lefts)
+}
+
 fn bars<DB: DrawingBackend>(fig: &Panel<'_>, curves: &[Curve], root: &Area<DB>) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -395,23 +421,20 @@ where
         .bold_line_style(RGBColor(225, 225, 225))
         .light_line_style(TRANSPARENT)
         .draw()?;
-    let groups = curves.len().max(1) as f64;
-    let width = 0.7 / groups;
-    for (g, (c, (base_colour, variant))) in curves.iter().zip(styles(curves)).enumerate() {
+    let (width, lefts) = bar_slots(curves, &cats);
+    for ((c, (base_colour, variant)), lefts) in curves.iter().zip(styles(curves)).zip(&lefts) {
         let colour = variant.shade(base_colour);
-        let left = |x: &str| {
-            let i = cats.iter().position(|k| *k == x).unwrap_or(0) as f64;
-            i - 0.35 + g as f64 * width
-        };
         chart
-            .draw_series(c.points.iter().map(|p| {
-                let l = left(&p.0);
-                Rectangle::new([(l, 0.0), (l + width, p.1)], colour.filled())
-            }))?
+            .draw_series(
+                c.points
+                    .iter()
+                    .zip(lefts)
+                    .map(|(p, &l)| Rectangle::new([(l, 0.0), (l + width, p.1)], colour.filled())),
+            )?
             .label(c.label.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], colour.filled()));
         let tips: Vec<(f64, f64, f64)> =
-            c.points.iter().map(|p| (left(&p.0) + width / 2.0, p.1, p.2)).collect();
+            c.points.iter().zip(lefts).map(|(p, &l)| (l + width / 2.0, p.1, p.2)).collect();
         error_bars(&mut chart, &tips, RGBColor(40, 40, 40))?;
     }
     let style = TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
@@ -427,6 +450,37 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bar_curve(series: &str, xs: &[&str]) -> Curve {
+        let points = xs.iter().map(|x| (x.to_string(), 1.0, 0.0)).collect();
+        Curve { series: series.into(), label: series.into(), points }
+    }
+
+    #[test]
+    fn bars_are_centred_on_their_category_when_series_are_sparse() {
+        let cats = ["a", "b", "c"];
+        // What-if: one alternative per category.
+        let sparse =
+            [bar_curve("one", &["a"]), bar_curve("two", &["b"]), bar_curve("three", &["c"])];
+        let (w, lefts) = bar_slots(&sparse, &cats);
+        assert!((w - 0.7).abs() < 1e-12);
+        for (i, l) in lefts.iter().enumerate() {
+            assert!((l[0] + w / 2.0 - i as f64).abs() < 1e-12, "{lefts:?}");
+        }
+        // Every series in every category: the groups span [i - 0.35, i + 0.35] as before.
+        let dense = [bar_curve("one", &cats), bar_curve("two", &cats)];
+        let (w, lefts) = bar_slots(&dense, &cats);
+        assert!((w - 0.35).abs() < 1e-12);
+        for (i, l) in lefts[0].iter().enumerate() {
+            assert!((l - (i as f64 - 0.35)).abs() < 1e-12, "{lefts:?}");
+        }
+        assert!((lefts[1][2] - 2.0).abs() < 1e-12 && (lefts[1][2] + w - 2.35).abs() < 1e-12);
+        // Two series in "b" only: centred pair; "a" holds one: centred alone.
+        let mixed = [bar_curve("one", &["a", "b"]), bar_curve("two", &["b"])];
+        let (w, lefts) = bar_slots(&mixed, &["a", "b"]);
+        assert!((lefts[0][0] + w / 2.0).abs() < 1e-12);
+        assert!((lefts[0][1] - (1.0 - w)).abs() < 1e-12 && (lefts[1][0] - 1.0).abs() < 1e-12);
+    }
 
     fn row(series: &str, x: &str, metric: &str, value: f64, stderr: f64) -> TidyRow {
         TidyRow {

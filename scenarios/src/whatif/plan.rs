@@ -300,9 +300,7 @@ pub enum How {
     },
 }
 
-/// The protocols an NF plan can compare. SHarP is not offered: it needs separate ingress and
-/// egress switches (its Figure 1 testbed), and on this one-switch testbed its runs lost
-/// packets, so its numbers here would mislead.
+/// The protocols an NF plan can compare.
 pub const PROTOCOLS: &[&str] = &[
     "reroute",
     "opennf-ng",
@@ -313,6 +311,8 @@ pub const PROTOCOLS: &[&str] = &[
     "p2p-lf",
     "p2p-lf-op",
     "uhaul",
+    "sharp",
+    "sharp-per-flow",
 ];
 pub const PROCEDURES: &[&str] = &["mop", "egret"];
 pub const ORDERINGS: &[&str] = &["sequential", "interleaved"];
@@ -353,6 +353,7 @@ pub const NF_METRICS: &[&str] = &[
     "lost_pkts",
     "duplicate_outputs",
     "max_controller_buffer_pkts",
+    "max_vnf_buffer_pkts",
 ];
 /// The metrics a device plan reports, in table order.
 pub const DEVICE_METRICS: &[&str] =
