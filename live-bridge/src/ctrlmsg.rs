@@ -64,6 +64,9 @@ pub fn encode_switch_ctrl(m: &SwitchCtrl) -> R<String> {
             let port = out.map_or("-".to_string(), |p| p.0.to_string());
             return Ok(format!("packetout {} {port}", encode_packet(packet)));
         }
+        SwitchCtrl::PacketOutTable { packet, in_port } => {
+            return Ok(format!("packetout-table {} {}", encode_packet(packet), in_port.0));
+        }
     };
     let mut s = format!("flowmods {} {}", xid.0, mods.len());
     for fm in mods {
@@ -124,6 +127,12 @@ pub fn decode_switch_ctrl(line: &str) -> R<SwitchCtrl> {
             let out = opt(t.word("port")?, "port")?.map(PortId);
             t.end()?;
             Ok(SwitchCtrl::PacketOut { packet, out })
+        }
+        "packetout-table" => {
+            let packet = decode_packet(t.word("packet")?)?;
+            let in_port = PortId(t.num("in-port")?);
+            t.end()?;
+            Ok(SwitchCtrl::PacketOutTable { packet, in_port })
         }
         other => Err(CtrlMsgError::Unknown(other.to_string())),
     }
@@ -846,6 +855,8 @@ mod tests {
             let m = SwitchCtrl::PacketOut { packet: p, out };
             assert_eq!(decode_switch_ctrl(&encode_switch_ctrl(&m).expect("encodes")), Ok(m));
         }
+        let m = SwitchCtrl::PacketOutTable { packet: p, in_port: PortId(3) };
+        assert_eq!(decode_switch_ctrl(&encode_switch_ctrl(&m).expect("encodes")), Ok(m));
         for reason in [PacketInReason::Action, PacketInReason::Duplicate, PacketInReason::TableMiss]
         {
             let e = SwitchEvent::PacketIn { in_port: PortId(1), packet: p, reason };
