@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::lab::{Lab, LabError};
+use crate::lab::{args, source_args, Lab, LabError};
 use crate::roles::Report;
 
 /// What one forwarding run measured.
@@ -55,18 +55,7 @@ pub fn run(host_bin: &Path, plan: ForwardPlan) -> Result<ForwardResult, LabError
     lab.wait_ready("sink", ready)?;
     lab.spawn("sw", &[sw_in, sw_out], &args(&["--role", "switch"]))?;
     lab.wait_ready("sw", ready)?;
-    let src_args = args(&[
-        "--role",
-        "source",
-        "--rate-pps",
-        &plan.rate_pps.to_string(),
-        "--count",
-        &plan.count.to_string(),
-        "--flows",
-        &plan.flows.to_string(),
-        "--size",
-        &plan.size_bytes.to_string(),
-    ]);
+    let src_args = source_args(plan.rate_pps, plan.count, plan.flows, plan.size_bytes);
     lab.spawn("src", &[src_if], &src_args)?;
     // The control channel's round trip to the switch host while it forwards (calibration:
     // under the load the run's rule updates will meet). 21 pings, 2 ms apart.
@@ -102,8 +91,4 @@ pub fn run(host_bin: &Path, plan: ForwardPlan) -> Result<ForwardResult, LabError
         control_rtt_ns,
         kernel,
     })
-}
-
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| s.to_string()).collect()
 }

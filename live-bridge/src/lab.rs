@@ -507,6 +507,27 @@ impl Drop for Lab {
     }
 }
 
+/// A host's command-line arguments, as owned strings.
+pub fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+/// The `source` role's arguments: `count` packets of `size_bytes` at `rate_pps`, over `flows`.
+pub fn source_args(rate_pps: u64, count: u64, flows: u64, size_bytes: u32) -> Vec<String> {
+    args(&[
+        "--role",
+        "source",
+        "--rate-pps",
+        &rate_pps.to_string(),
+        "--count",
+        &count.to_string(),
+        "--flows",
+        &flows.to_string(),
+        "--size",
+        &size_bytes.to_string(),
+    ])
+}
+
 /// What a run with id `id` left on the machine: namespaces, interfaces, DPDK runtime folders.
 /// Empty after a lab is dropped.
 pub fn leftovers(id: &str) -> Vec<String> {

@@ -26,7 +26,7 @@ use models::{NodeId, PortId};
 
 use crate::clock::Mono;
 use crate::ctrlmsg;
-use crate::lab::{Lab, LabError};
+use crate::lab::{args, source_args, Lab, LabError};
 use crate::replay::{ControllerSetup, LoggedController};
 use crate::roles::Report;
 
@@ -123,18 +123,7 @@ pub fn run(host_bin: &Path, plan: OpenNfPlan) -> Result<OpenNfResult, LabError> 
     lab.spawn(
         "src",
         &[src_if],
-        &args(&[
-            "--role",
-            "source",
-            "--rate-pps",
-            &plan.rate_pps.to_string(),
-            "--count",
-            &plan.count.to_string(),
-            "--flows",
-            &plan.flows.to_string(),
-            "--size",
-            &plan.size_bytes.to_string(),
-        ]),
+        &source_args(plan.rate_pps, plan.count, plan.flows, plan.size_bytes),
     )?;
     // The move's time counts from the source's start (its EAL takes 0.3-0.8 s).
     lab.wait_ready("src", ready)?;
@@ -173,11 +162,9 @@ pub fn run(host_bin: &Path, plan: OpenNfPlan) -> Result<OpenNfResult, LabError> 
                 src_port: PortId(1),
                 dst_port: PortId(2),
             };
-            outs.extend(handle(&mut ctl, clock.now(), ControllerInput::Move(req)));
+            outs.extend(ctl.handle_live(clock.now(), ControllerInput::Move(req)));
         }
-        let wait = ctl.controller().poll_timeout().map_or(1_000_000, |t| {
-            t.as_nanos().saturating_sub(clock.now().as_nanos()).min(1_000_000)
-        });
+        let wait = ctl.wait_ns(clock.now());
         let mut next = lab.control().recv_timeout(Duration::from_nanos(wait));
         while let Some((host, line)) = next.take() {
             if let Some(ev) = line.strip_prefix("event ") {
@@ -192,7 +179,7 @@ pub fn run(host_bin: &Path, plan: OpenNfPlan) -> Result<OpenNfResult, LabError> 
                     _ => None,
                 };
                 if let Some(input) = input {
-                    outs.extend(handle(&mut ctl, clock.now(), input));
+                    outs.extend(ctl.handle_live(clock.now(), input));
                 }
             } else if let Some(rest) = line.strip_prefix("peer ") {
                 if let Some((to, msg)) = rest.split_once(' ') {
@@ -269,12 +256,4 @@ pub fn run(host_bin: &Path, plan: OpenNfPlan) -> Result<OpenNfResult, LabError> 
         sink,
         controller_log: ctl.log().to_vec(),
     })
-}
-
-fn handle(ctl: &mut LoggedController, now: Time, input: ControllerInput) -> Vec<ControllerOutput> {
-    ctl.handle(now, input).expect("invariant: the live inputs are encodable")
-}
-
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| s.to_string()).collect()
 }

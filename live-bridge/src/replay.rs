@@ -169,6 +169,20 @@ impl LoggedController {
         Ok(self.drain(now))
     }
 
+    /// [`handle`](Self::handle) for the live drivers, whose inputs always encode.
+    pub fn handle_live(&mut self, now: Time, input: ControllerInput) -> Vec<ControllerOutput> {
+        self.handle(now, input).expect("invariant: the live inputs are encodable")
+    }
+
+    /// How long a live driver may wait for a host's message: until the controller's next
+    /// deadline, and at most 1 ms (so the driver's own timeline, a move's start or a source's
+    /// end, is seen within a millisecond).
+    pub fn wait_ns(&self, now: Time) -> u64 {
+        self.ctl
+            .poll_timeout()
+            .map_or(1_000_000, |t| t.as_nanos().saturating_sub(now.as_nanos()).min(1_000_000))
+    }
+
     /// Runs the controller's timer if it is due; returns the outputs it caused.
     pub fn tick(&mut self, now: Time) -> Vec<ControllerOutput> {
         if self.ctl.poll_timeout().is_none_or(|t| t > now) {

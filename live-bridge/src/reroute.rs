@@ -24,7 +24,7 @@ use models::{NodeId, PortId};
 
 use crate::clock::Mono;
 use crate::ctrlmsg;
-use crate::lab::{Lab, LabError};
+use crate::lab::{args, source_args, Lab, LabError};
 use crate::replay::{ControllerSetup, LoggedController};
 use crate::roles::Report;
 
@@ -79,18 +79,7 @@ pub fn run(host_bin: &Path, plan: ReroutePlan) -> Result<RerouteResult, LabError
     lab.spawn(
         "src",
         &[src_if],
-        &args(&[
-            "--role",
-            "source",
-            "--rate-pps",
-            &plan.rate_pps.to_string(),
-            "--count",
-            &plan.count.to_string(),
-            "--flows",
-            &plan.flows.to_string(),
-            "--size",
-            &plan.size_bytes.to_string(),
-        ]),
+        &source_args(plan.rate_pps, plan.count, plan.flows, plan.size_bytes),
     )?;
     let clock = Mono::start();
     let move_at = Time::from_nanos(plan.count / 2 * 1_000_000_000 / plan.rate_pps.max(1));
@@ -121,19 +110,17 @@ pub fn run(host_bin: &Path, plan: ReroutePlan) -> Result<RerouteResult, LabError
                 src_port: PortId(1),
                 dst_port: PortId(2),
             };
-            outs.extend(handle(&mut ctl, clock.now(), ControllerInput::Move(req)));
+            outs.extend(ctl.handle_live(clock.now(), ControllerInput::Move(req)));
         }
         // Wait for a host's message, but no longer than until the controller's next deadline
         // (its per-message cost) or 1 ms (the move's start, the source's end).
-        let wait = ctl.controller().poll_timeout().map_or(1_000_000, |t| {
-            t.as_nanos().saturating_sub(clock.now().as_nanos()).min(1_000_000)
-        });
+        let wait = ctl.wait_ns(clock.now());
         if let Some((host, line)) = lab.control().recv_timeout(Duration::from_nanos(wait)) {
             // Only the switch sends events; anything else is logged by the channel and ignored.
             if let (true, Some(ev)) = (host == "sw", line.strip_prefix("event ")) {
                 if let Ok(event) = ctrlmsg::decode_switch_event(ev) {
                     let input = ControllerInput::Switch { from: SWITCH, event };
-                    outs.extend(handle(&mut ctl, clock.now(), input));
+                    outs.extend(ctl.handle_live(clock.now(), input));
                 }
             }
         }
@@ -174,12 +161,4 @@ pub fn run(host_bin: &Path, plan: ReroutePlan) -> Result<RerouteResult, LabError
         controller_buffer_peak_pkts: ctl.controller().buffer().max(),
         controller_log: ctl.log().to_vec(),
     })
-}
-
-fn handle(ctl: &mut LoggedController, now: Time, input: ControllerInput) -> Vec<ControllerOutput> {
-    ctl.handle(now, input).expect("invariant: the live inputs are encodable")
-}
-
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| s.to_string()).collect()
 }

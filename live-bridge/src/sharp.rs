@@ -36,7 +36,7 @@ use models::{NodeId, PortId};
 
 use crate::clock::Mono;
 use crate::ctrlmsg;
-use crate::lab::{Lab, LabError};
+use crate::lab::{args, Lab, LabError};
 use crate::replay::{ControllerSetup, LoggedController};
 use crate::roles::Report;
 
@@ -213,12 +213,10 @@ pub fn run(host_bin: &Path, plan: SharpPlan) -> Result<SharpResult, LabError> {
         if !moved && clock.now() >= move_at {
             moved = true;
             for req in move_requests() {
-                outs.extend(handle(&mut ctl, clock.now(), ControllerInput::Move(req)));
+                outs.extend(ctl.handle_live(clock.now(), ControllerInput::Move(req)));
             }
         }
-        let wait = ctl.controller().poll_timeout().map_or(1_000_000, |t| {
-            t.as_nanos().saturating_sub(clock.now().as_nanos()).min(1_000_000)
-        });
+        let wait = ctl.wait_ns(clock.now());
         let mut first = lab.control().recv_timeout(Duration::from_nanos(wait));
         // Take everything that has arrived, in arrival order, before running the timer.
         while let Some((host, line)) = first.take() {
@@ -233,7 +231,7 @@ pub fn run(host_bin: &Path, plan: SharpPlan) -> Result<SharpResult, LabError> {
                     None => None,
                 };
                 if let Some(input) = input {
-                    outs.extend(handle(&mut ctl, clock.now(), input));
+                    outs.extend(ctl.handle_live(clock.now(), input));
                 }
             } else if let Some(rest) = line.strip_prefix("peer ") {
                 // The VNFs' own state transfer, relayed to the named instance.
@@ -314,14 +312,6 @@ pub fn run(host_bin: &Path, plan: SharpPlan) -> Result<SharpResult, LabError> {
         h2,
         controller_log: ctl.log().to_vec(),
     })
-}
-
-fn handle(ctl: &mut LoggedController, now: Time, input: ControllerInput) -> Vec<ControllerOutput> {
-    ctl.handle(now, input).expect("invariant: the live inputs are encodable")
-}
-
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| s.to_string()).collect()
 }
 
 fn with_idle(mut a: Vec<String>, plan: &SharpPlan) -> Vec<String> {
