@@ -6,11 +6,21 @@
 //! tests). Otherwise it prints why it skips.
 
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 
 use live_bridge::forward::{self, ForwardPlan};
 use live_bridge::lab::LabError;
 use live_bridge::reroute::{self, ReroutePlan};
 use scenarios::live_compare::{compare, run_twin, LiveMetrics, TwinParams};
+
+/// One lab at a time: the hosts busy-poll, and two labs on two cores slow each other's live
+/// run by up to ten times (CI once saw a 6.2 ms reroute beside a SHarP lab, 0.4-0.5 ms alone),
+/// which no twin is meant to model. Held by each test, whatever `--test-threads` is.
+static ONE_LAB: Mutex<()> = Mutex::new(());
+
+fn one_lab() -> MutexGuard<'static, ()> {
+    ONE_LAB.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn host_bin() -> Option<PathBuf> {
     if !live_bridge::sys::is_root() {
@@ -32,6 +42,7 @@ fn host_bin() -> Option<PathBuf> {
 #[test]
 fn a_twin_with_ten_times_the_control_latency_fails_against_the_live_run() {
     let Some(bin) = host_bin() else { return };
+    let _lab = one_lab();
     let (rate, secs, flows) = (10_000, 2, 50);
     let cal = match forward::run(
         &bin,
@@ -79,13 +90,16 @@ fn a_twin_with_ten_times_the_control_latency_fails_against_the_live_run() {
 }
 
 /// SHarP live at 1,000 pps against its twin: the correctness rows agree exactly (all zero),
-/// and a twin whose control channel is slow enough to matter (20 ms a trip; ten times the
-/// calibrated ~0.1 ms moves a 117 ms handover by a few ms only) fails the handover row.
+/// and a twin whose control channel is slow enough to matter (40 ms a trip; ten times the
+/// calibrated ~0.1 ms moves a 117 ms handover by a few ms only) fails the handover row. At
+/// 20 ms a trip (twin 295 ms) a live run slowed by a loaded machine (220 ms once, beside three
+/// builds) came within the 25% tolerance; 40 ms a trip leaves a wider margin.
 #[test]
 fn sharp_live_agrees_on_correctness_and_a_wrong_twin_fails_the_verdict() {
     use live_bridge::sharp::{self, SharpPlan};
     use scenarios::live_compare::{compare_sharp, run_sharp_twin, SharpMetrics, SharpTwinParams};
     let Some(bin) = host_bin() else { return };
+    let _lab = one_lab();
     // The controller at the hosts' priority, as `nftwin live` runs it (docs/live.md).
     live_bridge::sys::set_realtime(live_bridge::lab::HOST_RT_PRIORITY as i32)
         .expect("SCHED_RR as root");
@@ -137,9 +151,9 @@ fn sharp_live_agrees_on_correctness_and_a_wrong_twin_fails_the_verdict() {
         0.25,
     );
     let wrong =
-        compare_sharp(&live, &run_sharp_twin(&params(20_000_000), &dir).expect("twin"), 0.25);
+        compare_sharp(&live, &run_sharp_twin(&params(40_000_000), &dir).expect("twin"), 0.25);
     std::fs::remove_dir_all(&dir).expect("cleanup");
-    eprintln!("calibrated twin: {right:?}\ntwin at 20 ms a control trip: {wrong:?}");
+    eprintln!("calibrated twin: {right:?}\ntwin at 40 ms a control trip: {wrong:?}");
     let row = |rows: &[scenarios::live_compare::Row], k: &str| {
         rows.iter().find(|r| r.metric == k).expect("row").clone()
     };
