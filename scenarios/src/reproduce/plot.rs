@@ -403,9 +403,16 @@ where
     }
     let n = cats.len().max(1) as f64;
     let (y_lo, y_hi) = y_range(curves);
+    // Category labels wrap at word boundaries to their slot's width (the what-if chart's
+    // alternatives are long names); the label area grows by one text line per extra line.
+    let style = TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    let slot_px = (f64::from(root.dim_in_pixel().0) - 80.0 - 2.0 * 18.0) / n - 10.0;
+    let labels: Vec<Vec<String>> =
+        cats.iter().map(|cat| wrap_words(cat, slot_px, |t| text_width(root, t, &style))).collect();
+    let extra_lines = labels.iter().map(Vec::len).max().unwrap_or(1).saturating_sub(1) as u32;
     let mut chart = ChartBuilder::on(root)
         .margin(18)
-        .x_label_area_size(56)
+        .x_label_area_size(56 + LABEL_LINE_PX * extra_lines)
         .y_label_area_size(80)
         .build_cartesian_2d(-0.5..(n - 0.5), y_lo..y_hi)?;
     chart
@@ -437,14 +444,39 @@ where
             c.points.iter().zip(lefts).map(|(p, &l)| (l + width / 2.0, p.1, p.2)).collect();
         error_bars(&mut chart, &tips, RGBColor(40, 40, 40))?;
     }
-    let style = TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-    for (i, cat) in cats.iter().enumerate() {
+    for (i, lines) in labels.iter().enumerate() {
         // `backend_coord` is in image pixels, `root.draw` in the panel's own.
         let (px, py) = chart.backend_coord(&(i as f64, y_lo));
         let (ox, oy) = root.get_base_pixel();
-        root.draw(&Text::new(cat.to_string(), (px - ox, py - oy + 8), style.clone()))?;
+        for (k, line) in lines.iter().enumerate() {
+            let y = py - oy + 8 + LABEL_LINE_PX as i32 * k as i32;
+            root.draw(&Text::new(line.clone(), (px - ox, y), style.clone()))?;
+        }
     }
     legend(&mut chart)
+}
+
+/// The height of one line of a wrapped category label.
+const LABEL_LINE_PX: u32 = 18;
+
+fn text_width<DB: DrawingBackend>(root: &Area<DB>, text: &str, style: &TextStyle<'_>) -> f64 {
+    root.estimate_text_size(text, style).map_or(0.0, |(w, _)| f64::from(w))
+}
+
+/// `text` in lines no wider than `max_px` (by `width`), broken at spaces; a word wider than
+/// `max_px` stays whole on its own line.
+fn wrap_words(text: &str, max_px: f64, width: impl Fn(&str) -> f64) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if width(&format!("{line} {word}")) <= max_px => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -454,6 +486,17 @@ mod tests {
     fn bar_curve(series: &str, xs: &[&str]) -> Curve {
         let points = xs.iter().map(|x| (x.to_string(), 1.0, 0.0)).collect();
         Curve { series: series.into(), label: series.into(), points }
+    }
+
+    #[test]
+    fn long_category_labels_wrap_at_spaces_to_their_slot() {
+        let chars = |t: &str| t.len() as f64;
+        assert_eq!(
+            wrap_words("OpenNF loss-free + order-preserving", 20.0, chars),
+            ["OpenNF loss-free +", "order-preserving"]
+        );
+        assert_eq!(wrap_words("U-HAUL", 20.0, chars), ["U-HAUL"]);
+        assert_eq!(wrap_words("a-very-long-single-word", 5.0, chars), ["a-very-long-single-word"]);
     }
 
     #[test]
