@@ -179,7 +179,7 @@ fn faults_a_device_plan_cannot_take_are_refused_with_the_reason() {
     assert!(help.contains("leave `node` out"), "{help}");
     let (line, help, _) = err("mme-upgrade", "kind = \"instance-fail\"\nat = \"random\"\n");
     assert_eq!(line, 10);
-    assert!(help.contains("[plan]"), "{help}");
+    assert!(help.contains("window = \"2h\""), "{help}");
 }
 
 #[test]

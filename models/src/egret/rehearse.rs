@@ -129,7 +129,7 @@ fn link_events(
     k: u32,
     faults: &[DeviceFault],
 ) -> Result<Vec<LinkEvent>, String> {
-    let mut ev = Vec::new();
+    let mut down: Vec<(u32, f64, f64)> = Vec::new();
     for f in faults {
         if let DeviceFault::PeerLinkDown { mme, at_min, down_min } = *f {
             if job != DeviceJob::MmeUpgrade {
@@ -142,10 +142,20 @@ fn link_events(
                     sites.mmes
                 ));
             }
-            ev.push((at_min, mme, false));
-            ev.push((at_min + down_min, mme, true));
+            down.push((mme, at_min, at_min + down_min));
         }
     }
+    // Overlapping failures of one link are one outage: it is up again when the last ends.
+    down.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut merged: Vec<(u32, f64, f64)> = Vec::new();
+    for (m, from, to) in down {
+        match merged.last_mut() {
+            Some(last) if last.0 == m && from <= last.2 => last.2 = last.2.max(to),
+            _ => merged.push((m, from, to)),
+        }
+    }
+    let mut ev: Vec<LinkEvent> =
+        merged.iter().flat_map(|&(m, from, to)| [(from, m, false), (to, m, true)]).collect();
     ev.sort_by(|a, b| a.0.total_cmp(&b.0));
     Ok(ev)
 }
@@ -633,6 +643,63 @@ mod tests {
         )
         .unwrap();
         assert_eq!((r.rollbacks, r.window_min), (1, 3.0 * 32.0 + 10.0));
+    }
+
+    /// Two overlapping failures of one link are one outage, in the MOP's view and Egret's.
+    #[test]
+    fn overlapping_failures_of_one_link_are_one_outage() {
+        let s = Sites::default();
+        let one = [DeviceFault::PeerLinkDown { mme: 11, at_min: 5.0, down_min: 60.0 }];
+        let two = [
+            DeviceFault::PeerLinkDown { mme: 11, at_min: 5.0, down_min: 6.0 },
+            DeviceFault::PeerLinkDown { mme: 11, at_min: 8.0, down_min: 57.0 },
+        ];
+        for p in [Procedure::Mop, Procedure::Egret, Procedure::EgretInterleaved] {
+            let a = rehearse(&s, DeviceJob::MmeUpgrade, 1, p, 1.5, &one, &mut fixed(1.0, 30.0));
+            let b = rehearse(&s, DeviceJob::MmeUpgrade, 1, p, 1.5, &two, &mut fixed(1.0, 30.0));
+            assert_eq!(a, b, "{p:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Under any fault times and durations: Egret's operator work is two calls a device;
+        /// the MOP never does less than its plan; interleaving never drains more members than
+        /// the headroom admits without faults (a failed link only shrinks the pool); each
+        /// failed-upgrade fault rolls back at most one device.
+        #[test]
+        fn rehearsals_keep_their_invariants(
+            k in 1u32..=4,
+            at in 0.0f64..200.0,
+            down in 0.0f64..120.0,
+            member in 5u32..=11,
+            fail_at in 0.0f64..200.0,
+            durations in proptest::collection::vec(0.1f64..3.0, 64),
+        ) {
+            let s = Sites::default();
+            let faults = [
+                DeviceFault::PeerLinkDown { mme: member, at_min: at, down_min: down },
+                DeviceFault::UpgradeFails { at_min: fail_at, rollback_min: 10.0 },
+            ];
+            for p in [Procedure::Mop, Procedure::Egret, Procedure::EgretInterleaved] {
+                let mut i = 0;
+                let mut draw = |d: Draw| {
+                    i += 1;
+                    let x = durations[i % durations.len()];
+                    if d == Draw::Upgrade { 10.0 * x } else { x }
+                };
+                let r = rehearse(&s, DeviceJob::MmeUpgrade, k, p, 1.5, &faults, &mut draw).unwrap();
+                proptest::prop_assert!(r.operations >= r.planned_operations);
+                proptest::prop_assert!(r.rollbacks <= 1);
+                proptest::prop_assert!(r.window_min > 0.0);
+                if p != Procedure::Mop {
+                    proptest::prop_assert_eq!(r.operations, 2 * k);
+                }
+                if p == Procedure::EgretInterleaved {
+                    proptest::prop_assert!((1..=3.min(k)).contains(&r.parallel_devices));
+                }
+            }
+        }
     }
 
     #[test]

@@ -1093,14 +1093,14 @@ fn device_faults(
         let at = match &s.at {
             Some(q) if q.get_ref().to_string() == "random" => {
                 if window_ns.is_none() {
+                    // A random fault time is uniform in the maintenance slot.
                     issues.push(Issue::new(
                         q.span(),
-                        ErrorKind::Conflict {
-                            a: "at = \"random\"",
-                            b: "a device plan without [plan] window",
-                            help: "a random fault time is drawn uniformly in [plan] window, the \
-                                   maintenance slot: add e.g. `window = \"2h\"` to [plan], or \
-                                   give `at` a time",
+                        ErrorKind::MissingKey {
+                            key: "window",
+                            table: "[plan]: a random fault time is drawn in the plan's \
+                                    window (or give `at` a time)",
+                            example: r#"window = "2h""#,
                         },
                     ));
                 }
