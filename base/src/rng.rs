@@ -140,6 +140,24 @@ impl Rng {
         (-scale * libm::log(1.0 - self.uniform() * tail)).min(max)
     }
 
+    /// A standard normal (mean 0, variance 1) by the Box-Muller transform, one value per two
+    /// uniforms (the second is not kept, so a stream's draws do not depend on call parity).
+    /// `libm` keeps every platform on the same numbers.
+    pub fn std_normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.uniform(); // (0, 1]: ln(0) is never taken
+        let u2 = self.uniform();
+        libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2)
+    }
+
+    /// A log-normal with the given median and `sigma`, the standard deviation of its log
+    /// (`sigma = 0` returns the median itself, drawing nothing).
+    pub fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
+        if sigma == 0.0 {
+            return median;
+        }
+        median * libm::exp(sigma * self.std_normal())
+    }
+
     /// An exponential gap with mean `mean_ns`, rounded to the nearest nanosecond.
     #[inline]
     pub fn exp_dur(&mut self, mean_ns: f64) -> Dur {
@@ -230,6 +248,23 @@ mod tests {
         // The tail beyond R = 7.7 has mass exp(-7.7) = 4.5e-4: about 90 of 200k draws.
         let tail = xs.iter().filter(|&&x| x > ZIG_EXP_R).count();
         assert!((40..=150).contains(&tail), "{tail} draws beyond R");
+    }
+
+    #[test]
+    fn the_normal_and_lognormal_have_their_moments() {
+        // 200k draws: the standard error of a N(0,1) mean is 1/sqrt(2e5) = 2.2e-3, of its
+        // variance sqrt(2/2e5) = 3.2e-3; the bounds are about 5 standard errors. The log-normal's
+        // median is exp(mu): half the draws fall below it (binomial sd 1.1e-3).
+        let mut r = RngStreams::new(5).stream("n");
+        let n = 200_000;
+        let xs: Vec<f64> = (0..n).map(|_| r.std_normal()).collect();
+        let mu = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / n as f64;
+        assert!(mu.abs() < 0.011, "{mu}");
+        assert!((var - 1.0).abs() < 0.016, "{var}");
+        let below = (0..n).filter(|_| r.lognormal(3.0, 0.5) < 3.0).count() as f64 / n as f64;
+        assert!((below - 0.5).abs() < 0.006, "{below}");
+        assert_eq!(r.lognormal(3.0, 0.0), 3.0);
     }
 
     #[test]

@@ -28,9 +28,24 @@ fn every_shipped_plan_runs_and_its_top_choice_meets_every_constraint() {
     }
 }
 
+/// A device plan without its fault and spread: the shipped plan's alternatives on fixed
+/// durations.
+fn calm(mut p: whatif::Plan) -> whatif::Plan {
+    let whatif::PlanKind::Device(d) = &mut p.kind else { panic!("a device plan") };
+    d.faults.clear();
+    d.op_spread = 0.0;
+    d.upgrade_spread = 0.0;
+    p
+}
+
+fn values<'a>(o: &'a whatif::Outcome, alt: &str, metric: &str) -> &'a [f64] {
+    let r = o.ranked.iter().find(|r| r.name == alt).unwrap_or_else(|| panic!("no {alt}"));
+    &r.values.iter().find(|(m, _)| *m == metric).unwrap().1
+}
+
 #[test]
 fn the_device_plans_count_from_the_executed_mops() {
-    let p = plan::load(&maintenance("mme-upgrade.toml")).unwrap();
+    let p = calm(plan::load(&maintenance("mme-upgrade.toml")).unwrap());
     let o = whatif::run(&p, 1, None).unwrap();
     let ops = whatif::means(&o, "operations");
     let window = whatif::means(&o, "window_min");
@@ -42,6 +57,157 @@ fn the_device_plans_count_from_the_executed_mops() {
     // Interleaving runs jobs side by side within the pool's headroom.
     assert!(window["Egret, interleaved jobs"] < window["Egret, one job after another"]);
     assert_eq!(o.ranked[0].name, "Egret, interleaved jobs");
+}
+
+/// The MME plan rehearses MME-11's link going down for 30 minutes at a random minute of the
+/// two-hour slot. The MOP's operator redoes the UE moves on the seeds where the failure
+/// catches step (3), and never without the fault; Egret's base updates add configurations
+/// (one per link event inside its window) and no API call; every alternative's window
+/// spreads over the seeds.
+#[test]
+fn the_mme_plans_link_failure_shows_in_its_ranking_and_seeds_spread() {
+    let p = plan::load(&maintenance("mme-upgrade.toml")).unwrap();
+    let whatif::PlanKind::Device(d) = &p.kind else { panic!("a device plan") };
+    assert!(d.faults.iter().all(|f| f.kind == plan::FaultKind::LinkDown), "{:?}", d.faults);
+    let o = whatif::run(&p, 2, None).unwrap();
+    let table = whatif::table(&p, &o);
+    let mut still = p.clone();
+    if let whatif::PlanKind::Device(d) = &mut still.kind {
+        d.faults.clear();
+    }
+    let q = whatif::run(&still, 2, None).unwrap();
+    let mop = "MOP, one MME after another";
+    assert!(values(&o, mop, "fault_operations").iter().any(|&v| v > 0.0), "{table}");
+    assert!(values(&q, mop, "fault_operations").iter().all(|&v| v == 0.0));
+    for egret in ["Egret, one job after another", "Egret, interleaved jobs"] {
+        assert!(values(&o, egret, "fault_operations").iter().all(|&v| v == 0.0), "{table}");
+        let (with, without) =
+            (values(&o, egret, "device_configs"), values(&q, egret, "device_configs"));
+        assert!(with.iter().zip(without).all(|(a, b)| a >= b && a - b <= 2.0), "{table}");
+        assert!(with.iter().zip(without).any(|(a, b)| a > b), "{table}");
+    }
+    for r in &o.ranked {
+        assert!(r.mean_stderr("window_min").1 > 0.0, "{}: {table}", r.name);
+    }
+    let top = o.recommended().unwrap_or_else(|| panic!("{table}"));
+    assert_eq!(top.name, "Egret, interleaved jobs", "{table}");
+}
+
+/// The router plan rehearses the upgraded router failing to come back at a random minute of
+/// its one-hour slot. A fault draws no duration, so on each seed the window with the fault is
+/// the window without it plus the 10-minute rollback when it hit an upgrade under way; it hits
+/// on some seeds and misses on others (a fault after the upgrade finished fails nothing).
+#[test]
+fn the_router_plans_failed_upgrade_adds_its_rollback_on_the_seeds_it_hits() {
+    let p = plan::load(&maintenance("pe-router-drain.toml")).unwrap();
+    let o = whatif::run(&p, 2, None).unwrap();
+    let table = whatif::table(&p, &o);
+    let mut still = p.clone();
+    if let whatif::PlanKind::Device(d) = &mut still.kind {
+        d.faults.clear();
+    }
+    let q = whatif::run(&still, 2, None).unwrap();
+    let mut hits = 0;
+    for r in &o.ranked {
+        let (w, w0, rb) = (
+            values(&o, &r.name, "window_min"),
+            values(&q, &r.name, "window_min"),
+            values(&o, &r.name, "rollbacks"),
+        );
+        for i in 0..w.len() {
+            assert!((w[i] - w0[i] - 10.0 * rb[i]).abs() < 1e-9, "{}: {table}", r.name);
+        }
+        hits += rb.iter().filter(|&&x| x > 0.0).count();
+        assert!(rb.contains(&0.0) || r.name == "MOP (operator steps)", "{table}");
+        assert!(r.mean_stderr("window_min").1 > 0.0, "{table}");
+    }
+    assert!(hits > 0, "{table}");
+    assert_eq!(o.recommended().map(|r| r.name.as_str()), Some("Egret job"), "{table}");
+}
+
+/// A pool member's link down from the start of the window: with MME-11 gone, a third drained
+/// MME would leave the other 7 above 1.5 times their base share, so Egret interleaves two jobs,
+/// not three, and its window doubles; under a 40-minute limit the ranking says no alternative
+/// meets every constraint.
+#[test]
+fn a_link_failure_from_the_start_halves_egrets_interleaving() {
+    let text = r#"
+[plan]
+kind = "device"
+seeds = 2
+[device]
+job = "mme-upgrade"
+devices = 3
+[[alternatives]]
+procedure = "egret"
+ordering = "interleaved"
+[[alternatives]]
+procedure = "mop"
+[constraints]
+max_window = "40min"
+"#;
+    let fault =
+        "[[faults]]\nkind = \"link-down\"\nnode = \"MME-11\"\nat = \"0min\"\nduration = \"3h\"\n";
+    let p = parse(text).unwrap();
+    let o = whatif::run(&p, 1, None).unwrap();
+    assert_eq!(o.recommended().map(|r| r.name.as_str()), Some("egret interleaved"));
+    assert_eq!(values(&o, "egret interleaved", "parallel_devices"), &[3.0, 3.0]);
+    let p = parse(&format!("{text}{fault}")).unwrap();
+    let o = whatif::run(&p, 1, None).unwrap();
+    assert_eq!(values(&o, "egret interleaved", "parallel_devices"), &[2.0, 2.0]);
+    assert_eq!(values(&o, "egret interleaved", "window_min"), &[64.0, 64.0]);
+    assert!(o.recommended().is_none());
+    assert!(whatif::conclusion(&p, &o).starts_with("No alternative meets every constraint"));
+}
+
+#[test]
+fn faults_a_device_plan_cannot_take_are_refused_with_the_reason() {
+    let base = "[plan]\nkind = \"device\"\n[device]\njob = \"JOB\"\ndevices = 3\n\
+                [[alternatives]]\nprocedure = \"egret\"\n[[faults]]\n";
+    let err = |job: &str, fault: &str| {
+        let e = parse(&format!("{}{fault}", base.replace("JOB", job))).unwrap_err();
+        let d = &e.diagnostics()[0];
+        (d.line, d.help().to_string(), e.to_string())
+    };
+    let (line, help, _) = err("pe-router-drain", "kind = \"link-down\"\nat = \"5min\"\n");
+    assert_eq!(line, 9);
+    assert!(help.contains("outlives a link failure"), "{help}");
+    let (_, _, e) = err("mme-upgrade", "kind = \"link-down\"\nnode = \"MME-2\"\nat = \"5min\"\n");
+    assert!(e.contains("MME-2") && e.contains("`node`"), "{e}");
+    let (_, help, _) =
+        err("mme-upgrade", "kind = \"instance-fail\"\nnode = \"MME-1\"\nat = \"5min\"\n");
+    assert!(help.contains("leave `node` out"), "{help}");
+    let (line, help, _) = err("mme-upgrade", "kind = \"instance-fail\"\nat = \"random\"\n");
+    assert_eq!(line, 10);
+    assert!(help.contains("window = \"2h\""), "{help}");
+}
+
+#[test]
+fn a_device_plans_output_does_not_depend_on_jobs() {
+    let bin = env!("CARGO_BIN_EXE_nftwin");
+    let dir =
+        std::env::temp_dir().join(format!("nftwin-whatif-device-jobs-{}", std::process::id()));
+    let plan = maintenance("mme-upgrade.toml");
+    let mut outputs = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = dir.join(jobs);
+        let r = std::process::Command::new(bin)
+            .args(["what-if", plan.to_str().unwrap(), "--jobs", jobs, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let stdout = String::from_utf8(r.stdout).unwrap().replace(out.to_str().unwrap(), "OUT");
+        let files: Vec<Vec<u8>> =
+            ["summary.csv", "runs.csv", "verdicts.csv", "ranking.png", "ranking.svg", "report.md"]
+                .iter()
+                .map(|f| std::fs::read(out.join(f)).unwrap())
+                .collect();
+        outputs.push((stdout, files));
+    }
+    assert!(outputs[0].0.contains("Recommended:"));
+    assert_eq!(outputs[0], outputs[1]);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Without faults the fastest move that keeps every update wins: OpenNF's loss-free and

@@ -21,6 +21,7 @@ pub mod config;
 pub mod mask;
 pub mod mop;
 pub mod nib;
+pub mod rehearse;
 
 use std::collections::{BTreeMap, VecDeque};
 

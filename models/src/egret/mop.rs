@@ -14,7 +14,7 @@
 //! its state variables are the Table 1 parameters the operator supplies plus the mask ids it
 //! returns.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use base::Time;
 
@@ -37,6 +37,8 @@ pub struct Devices {
     pub static_routes: BTreeMap<(String, String), String>,
     /// (DNS file, zone) -> record weight (ppm of the file's answers).
     pub dns: BTreeMap<(String, String), u32>,
+    /// Devices whose link is down (a what-if fault): a step that sends them something fails.
+    pub unreachable: BTreeSet<String>,
 }
 
 /// A value an operator writes: a constant or one they wrote down earlier.
@@ -66,6 +68,34 @@ pub enum Step {
     SetDns { file: String, zone: String, to: Val },
 }
 
+impl Step {
+    /// Whether the step changes a device (a configuration pushed or UEs moved), as opposed to
+    /// reading or verifying one.
+    pub fn changes_device(&self) -> bool {
+        !matches!(
+            self,
+            Step::ReadOspf { .. }
+                | Step::VerifyDrained { .. }
+                | Step::ReadCapacity { .. }
+                | Step::ReadUes { .. }
+                | Step::ReadRoute { .. }
+                | Step::ReadDns { .. }
+        )
+    }
+
+    /// Whether the step writes back a value from the notebook: the first such step of a MOP
+    /// starts its reverse traffic migration (the device's change, the upgrade, comes before).
+    pub fn restores(&self) -> bool {
+        matches!(
+            self,
+            Step::SetOspf { to: Val::Noted(_), .. }
+                | Step::SetCapacity { to: Val::Noted(_), .. }
+                | Step::AddRoute { to: Val::Noted(_), .. }
+                | Step::SetDns { to: Val::Noted(_), .. }
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MopError {
     #[error("step {step}: the operator never noted `{key}`")]
@@ -74,6 +104,8 @@ pub enum MopError {
     NoSuchEntry { step: usize, what: String },
     #[error("step {step}: verification failed: {what}")]
     VerifyFailed { step: usize, what: String },
+    #[error("step {step}: `{device}` cannot be reached (its link is down)")]
+    Unreachable { step: usize, device: String },
 }
 
 /// What executing a plan cost the operator.
@@ -85,10 +117,30 @@ pub struct PlanCount {
 
 /// Runs a MOP step by step. Returns the operator's counts.
 pub fn execute(dev: &mut Devices, plan: &[Step]) -> Result<PlanCount, MopError> {
-    let mut notebook: BTreeMap<String, u64> = BTreeMap::new();
-    // Route next hops are names; the notebook keeps them by index into this list.
-    let mut names: Vec<String> = Vec::new();
+    let mut op = Operator::default();
     for (step, s) in plan.iter().enumerate() {
+        op.step(dev, step, s)?;
+    }
+    Ok(PlanCount { operations: plan.len() as u32, state_variables: op.state_variables() })
+}
+
+/// An operator carrying out a MOP one step at a time, with the notebook of the values they
+/// must keep (what-if rehearsals interleave the steps with faults).
+#[derive(Clone, Debug, Default)]
+pub struct Operator {
+    notebook: BTreeMap<String, u64>,
+    /// Route next hops are names; the notebook keeps them by index into this list.
+    names: Vec<String>,
+}
+
+impl Operator {
+    /// The notebook's entries: the state variables so far.
+    pub fn state_variables(&self) -> u32 {
+        self.notebook.len() as u32
+    }
+
+    /// Carries out step number `step` (its index, for errors) on the devices.
+    pub fn step(&mut self, dev: &mut Devices, step: usize, s: &Step) -> Result<(), MopError> {
         let val = |v: &Val, nb: &BTreeMap<String, u64>| -> Result<u64, MopError> {
             match v {
                 Val::Const(c) => Ok(*c),
@@ -107,10 +159,10 @@ pub fn execute(dev: &mut Devices, plan: &[Step]) -> Result<PlanCount, MopError> 
                     .ospf
                     .get(&(router.clone(), link.clone()))
                     .ok_or_else(|| missing(link.clone()))?;
-                notebook.insert(format!("ospf/{router}/{link}"), *v as u64);
+                self.notebook.insert(format!("ospf/{router}/{link}"), *v as u64);
             }
             Step::SetOspf { router, link, to } => {
-                let v = val(to, &notebook)? as u16;
+                let v = val(to, &self.notebook)? as u16;
                 *dev.ospf
                     .get_mut(&(router.clone(), link.clone()))
                     .ok_or_else(|| missing(link.clone()))? = v;
@@ -131,18 +183,21 @@ pub fn execute(dev: &mut Devices, plan: &[Step]) -> Result<PlanCount, MopError> 
             }
             Step::ReadCapacity { mme } => {
                 let v = dev.mme_capacity.get(mme).ok_or_else(|| missing(mme.clone()))?;
-                notebook.insert(format!("capacity/{mme}"), *v as u64);
+                self.notebook.insert(format!("capacity/{mme}"), *v as u64);
             }
             Step::SetCapacity { mme, to } => {
-                let v = val(to, &notebook)? as u8;
+                let v = val(to, &self.notebook)? as u8;
                 *dev.mme_capacity.get_mut(mme).ok_or_else(|| missing(mme.clone()))? = v;
             }
             Step::ReadUes { mme } => {
                 let v = dev.ues.get(mme).ok_or_else(|| missing(mme.clone()))?;
-                notebook.insert(format!("ues/{mme}"), *v);
+                self.notebook.insert(format!("ues/{mme}"), *v);
             }
             Step::MoveUes { from, to, count } => {
-                let n = val(count, &notebook)?;
+                if dev.unreachable.contains(to) {
+                    return Err(MopError::Unreachable { step, device: to.clone() });
+                }
+                let n = val(count, &self.notebook)?;
                 let have = dev.ues.get_mut(from).ok_or_else(|| missing(from.clone()))?;
                 let n = n.min(*have);
                 *have -= n;
@@ -153,8 +208,9 @@ pub fn execute(dev: &mut Devices, plan: &[Step]) -> Result<PlanCount, MopError> 
                     .static_routes
                     .get(&(router.clone(), route.clone()))
                     .ok_or_else(|| missing(route.clone()))?;
-                names.push(hop.clone());
-                notebook.insert(format!("route/{router}/{route}"), names.len() as u64 - 1);
+                self.names.push(hop.clone());
+                self.notebook
+                    .insert(format!("route/{router}/{route}"), self.names.len() as u64 - 1);
             }
             Step::DeleteRoute { router, route } => {
                 dev.static_routes
@@ -162,25 +218,25 @@ pub fn execute(dev: &mut Devices, plan: &[Step]) -> Result<PlanCount, MopError> 
                     .ok_or_else(|| missing(route.clone()))?;
             }
             Step::AddRoute { router, route, to } => {
-                let i = val(to, &notebook)? as usize;
-                dev.static_routes.insert((router.clone(), route.clone()), names[i].clone());
+                let i = val(to, &self.notebook)? as usize;
+                dev.static_routes.insert((router.clone(), route.clone()), self.names[i].clone());
             }
             Step::ReadDns { file, zone } => {
                 let v = dev
                     .dns
                     .get(&(file.clone(), zone.clone()))
                     .ok_or_else(|| missing(format!("{file}/{zone}")))?;
-                notebook.insert(format!("dns/{file}/{zone}"), *v as u64);
+                self.notebook.insert(format!("dns/{file}/{zone}"), *v as u64);
             }
             Step::SetDns { file, zone, to } => {
-                let v = val(to, &notebook)? as u32;
+                let v = val(to, &self.notebook)? as u32;
                 *dev.dns
                     .get_mut(&(file.clone(), zone.clone()))
                     .ok_or_else(|| missing(format!("{file}/{zone}")))? = v;
             }
         }
+        Ok(())
     }
-    Ok(PlanCount { operations: plan.len() as u32, state_variables: notebook.len() as u32 })
 }
 
 /// The sites of Table 3, with the parameters we had to choose named.
@@ -226,7 +282,8 @@ fn zone(i: u32) -> String {
     format!("NZ{i}")
 }
 
-fn mme(i: u32) -> String {
+/// The name of pool member `i` (`MME-1` to `MME-11` in Egret 2.3).
+pub fn mme(i: u32) -> String {
     format!("MME-{i}")
 }
 
@@ -327,7 +384,12 @@ impl Sites {
 
     /// MOP 2.2.2, steps (1)-(4), (6), (7) for MME-1.
     pub fn mop_mme(&self) -> Vec<Step> {
-        let t = mme(1);
+        self.mop_mme_for(1)
+    }
+
+    /// MOP 2.2.2 for MME-`target`: its UEs go evenly to every other member of the pool.
+    pub fn mop_mme_for(&self, target: u32) -> Vec<Step> {
+        let t = mme(target);
         let mut p = vec![
             // (1) "Reduce RelativeMmeCapacity of the target MME to 0"
             Step::ReadCapacity { mme: t.clone() },
@@ -336,7 +398,7 @@ impl Sites {
             Step::ReadUes { mme: t.clone() },
         ];
         // (3) "Move connected UEs to other MMEs in the pool": evenly (observation 4)
-        for m in 2..=self.mmes {
+        for m in (1..=self.mmes).filter(|&m| m != target) {
             p.push(Step::MoveUes {
                 from: t.clone(),
                 to: mme(m),

@@ -57,10 +57,11 @@ pub fn run(args: WhatIfArgs) -> Result<ExitCode> {
             plan.seeds
         ),
         whatif::PlanKind::Device(_) => println!(
-            "what-if {}: {} alternatives (device plan: counted from the executed MOP steps and \
-             Egret jobs; seeds do not vary it)\n",
+            "what-if {}: {} alternatives x {} seeds (device plan: the MOP steps and Egret jobs \
+             executed with each seed's durations and faults; mean ± standard error)\n",
             plan.name,
-            plan.alternatives.len()
+            plan.alternatives.len(),
+            plan.seeds
         ),
     }
     print!("{}", whatif::table(&plan, &outcome));

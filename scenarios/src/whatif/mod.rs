@@ -6,7 +6,8 @@
 //! ```text
 //! PLAN.toml ──► plan::load (file:line:col errors) ──► one job per (alternative, seed)
 //!   nf plan:     testkit::reroute_pair + traffic + protocol + faults ──► sweep::run_jobs (rayon)
-//!   device plan: models::egret::mop (MOP steps executed, Egret jobs, interleaving) computed
+//!   device plan: models::egret::rehearse per (alternative, seed): MOP steps and Egret jobs
+//!                executed with drawn durations and the plan's faults (link down, failed upgrade)
 //!   ──► per alternative: mean ± stderr per metric, worst seed per constraint ──► rank
 //!   ──► table on stdout; summary.csv, runs.csv, verdicts.csv, ranking.png/.svg, report.md
 //! ```
@@ -28,7 +29,8 @@ use std::sync::atomic::AtomicBool;
 
 use base::{Dur, Time};
 use indicatif::ProgressBar;
-use models::egret::mop::{self, Sites, WindowTimes};
+use models::egret::mop::Sites;
+use models::egret::rehearse;
 use models::oracle::Guarantee;
 use models::sharp::StartHo;
 use models::switch::Match;
@@ -354,48 +356,92 @@ fn nf_metric(r: &crate::driver::RunOutcome, m: &str) -> f64 {
 
 fn run_device(plan: &Plan, d: &DevicePlan) -> Result<Vec<AltResult>, String> {
     let sites = Sites { mmes: d.pool, ..Sites::default() };
-    let rows = mop::table3(&sites)?;
-    let row = &rows[match d.job {
-        DeviceJob::PeRouterDrain => 0,
-        DeviceJob::MmeUpgrade => 1,
-    }];
-    let k = d.devices;
-    let times = WindowTimes { op_min: d.op_min, upgrade_min: d.upgrade_min, headroom: d.headroom };
+    let job = match d.job {
+        DeviceJob::PeRouterDrain => rehearse::DeviceJob::PeRouterDrain,
+        DeviceJob::MmeUpgrade => rehearse::DeviceJob::MmeUpgrade,
+    };
+    let seeds = seeds_of(plan);
     let mut out = Vec::new();
     for a in &plan.alternatives {
         let How::Device { egret, interleaved } = a.how else {
             return Err(format!("alternative `{}` is not a device procedure", a.name));
         };
-        let count = if egret { &row.egret } else { &row.mop };
-        let ops = count.operations as f64 * k as f64;
-        let state = count.state_variables as f64 * k as f64;
-        // Sequential: each device drained, upgraded and restored in turn (Egret 2.5).
-        let (window, parallel) = if interleaved {
-            if d.job != DeviceJob::MmeUpgrade {
-                return Err(format!(
-                    "alternative `{}`: interleaving is modelled for the MME pool only",
-                    a.name
-                ));
-            }
-            let w = mop::interleave(&sites, &times, k)?;
-            (w.egret_minutes, w.egret_parallel as f64)
-        } else {
-            (k as f64 * (count.operations as f64 * d.op_min + d.upgrade_min), 1.0)
+        let procedure = match (egret, interleaved) {
+            (false, _) => rehearse::Procedure::Mop,
+            (true, false) => rehearse::Procedure::Egret,
+            (true, true) => rehearse::Procedure::EgretInterleaved,
         };
-        let values = vec![
-            ("window_min", vec![window]),
-            ("operations", vec![ops]),
-            ("state_variables", vec![state]),
-            ("parallel_devices", vec![parallel]),
-        ];
+        let mut values: Vec<(&'static str, Vec<f64>)> =
+            plan::DEVICE_METRICS.iter().map(|&m| (m, Vec::new())).collect();
+        for &seed in &seeds {
+            let r = rehearse_device(&sites, job, procedure, d, seed)
+                .map_err(|e| format!("alternative `{}`, seed {seed}: {e}", a.name))?;
+            for (m, v) in &mut values {
+                v.push(match *m {
+                    "window_min" => r.window_min,
+                    "operations" => r.operations as f64,
+                    "state_variables" => r.state_variables as f64,
+                    "parallel_devices" => r.parallel_devices as f64,
+                    "device_configs" => r.device_configs as f64,
+                    "fault_operations" => r.operations as f64 - r.planned_operations as f64,
+                    "rollbacks" => r.rollbacks as f64,
+                    _ => unreachable!("invariant: every device metric is listed"),
+                });
+            }
+        }
         out.push(AltResult {
             name: a.name.clone(),
-            seeds: vec![plan.seed],
+            seeds: seeds.clone(),
             values,
             verdicts: vec![],
         });
     }
     Ok(out)
+}
+
+/// One alternative of a device plan on one seed: the faults' times (a random one uniform in
+/// the plan's window, stream `whatif/fault/<index>`, the same for every alternative, so each
+/// meets the same fault at the same minute) and every operation's and upgrade's duration
+/// (log-normal around the plan's medians, stream `whatif/device/durations`).
+pub fn rehearse_device(
+    sites: &Sites,
+    job: rehearse::DeviceJob,
+    procedure: rehearse::Procedure,
+    d: &DevicePlan,
+    seed: u64,
+) -> Result<rehearse::Rehearsal, String> {
+    let streams = base::rng::RngStreams::new(seed);
+    let faults: Vec<rehearse::DeviceFault> = d
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let at_min = match f.at {
+                FaultAt::At(ns) => ns as f64 / 60e9,
+                FaultAt::Random => {
+                    streams.stream(&format!("whatif/fault/{i}")).uniform()
+                        * d.window_min.expect("invariant: validated: random needs a window")
+                }
+            };
+            let dur_min = f.duration_ns as f64 / 60e9;
+            match f.kind {
+                FaultKind::LinkDown => rehearse::DeviceFault::PeerLinkDown {
+                    mme: f.member.expect("invariant: validated: a link-down names its member"),
+                    at_min,
+                    down_min: dur_min,
+                },
+                FaultKind::InstanceFail => {
+                    rehearse::DeviceFault::UpgradeFails { at_min, rollback_min: dur_min }
+                }
+            }
+        })
+        .collect();
+    let mut rng = streams.stream("whatif/device/durations");
+    let mut draw = |what: rehearse::Draw| match what {
+        rehearse::Draw::Operation => rng.lognormal(d.op_min, d.op_spread),
+        rehearse::Draw::Upgrade => rng.lognormal(d.upgrade_min, d.upgrade_spread),
+    };
+    rehearse::rehearse(sites, job, d.devices, procedure, d.headroom, &faults, &mut draw)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -508,10 +554,7 @@ pub fn conclusion(plan: &Plan, o: &Outcome) -> String {
         Some(r) => {
             let (m, se) = r.mean_stderr(&plan.objective);
             let meeting = o.ranked.iter().filter(|a| a.meets_all()).count();
-            let seeds = match plan.kind {
-                PlanKind::Nf(_) => format!("on all {} seeds", r.seeds.len()),
-                PlanKind::Device(_) => "(counted from the executed plans)".into(),
-            };
+            let seeds = format!("on all {} seeds", r.seeds.len());
             format!(
                 "Recommended: {} — meets every constraint {seeds} and has the lowest {} among \
                  the {meeting} of {} alternatives that do ({}{}{}).",
@@ -592,7 +635,38 @@ fn describe_plan(plan: &Plan) -> String {
                 num(d.upgrade_min),
                 d.headroom
             );
-            let _ = writeln!(s, "- Operation counts come from the executed MOP steps and Egret jobs (`models::egret::mop`); they do not depend on the seed");
+            let _ = writeln!(
+                s,
+                "- Durations per seed: log-normal around those medians, sigma {} (operations) \
+                 and {} (upgrades); operations, state variables and configurations are counted \
+                 from the MOP steps and Egret jobs as executed (`models::egret::rehearse`)",
+                d.op_spread, d.upgrade_spread
+            );
+            if d.faults.is_empty() {
+                let _ = writeln!(s, "- Faults rehearsed: none");
+            }
+            for f in &d.faults {
+                let at = match f.at {
+                    FaultAt::At(t) => format!("at minute {}", num(t as f64 / 60e9)),
+                    FaultAt::Random => format!(
+                        "at a random minute of the {}-minute window (per seed)",
+                        num(d.window_min.unwrap_or(f64::NAN))
+                    ),
+                };
+                let dur = num(f.duration_ns as f64 / 60e9);
+                let _ = match f.kind {
+                    FaultKind::LinkDown => writeln!(
+                        s,
+                        "- Fault rehearsed: the link to MME-{} down {at} for {dur} min",
+                        f.member.unwrap_or(0)
+                    ),
+                    FaultKind::InstanceFail => writeln!(
+                        s,
+                        "- Fault rehearsed: the first device whose upgrade has not finished \
+                         {at} fails to come back; rolled back to its old software in {dur} min"
+                    ),
+                };
+            }
         }
     }
     let c: Vec<String> =
@@ -608,7 +682,11 @@ fn describe_plan(plan: &Plan) -> String {
             "- Objective: minimise {}; seeds: {} from {}",
             plan.objective, plan.seeds, plan.seed
         ),
-        PlanKind::Device(_) => writeln!(s, "- Objective: minimise {}", plan.objective),
+        PlanKind::Device(_) => writeln!(
+            s,
+            "- Objective: minimise {}; seeds: {} from {}",
+            plan.objective, plan.seeds, plan.seed
+        ),
     };
     s
 }

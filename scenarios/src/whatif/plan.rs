@@ -75,6 +75,8 @@ schema!(
         ("op_time", r#"op_time = "1min""#),
         ("upgrade_time", r#"upgrade_time = "30min""#),
         ("headroom", "headroom = 1.5"),
+        ("op_spread", "op_spread = 0.5"),
+        ("upgrade_spread", "upgrade_spread = 0.2"),
     ],
     []
 );
@@ -169,6 +171,8 @@ struct DeviceSpec {
     op_time: Option<S<Quantity>>,
     upgrade_time: Option<S<Quantity>>,
     headroom: Option<S<f64>>,
+    op_spread: Option<S<f64>>,
+    upgrade_spread: Option<S<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -268,9 +272,33 @@ pub struct DevicePlan {
     pub devices: u32,
     /// MMEs in the pool.
     pub pool: u32,
+    /// The median of one operation's duration, minutes.
     pub op_min: f64,
+    /// The median of one upgrade's duration, minutes.
     pub upgrade_min: f64,
     pub headroom: f64,
+    /// The log-normal sigma of each operation's duration, drawn per seed (0: fixed).
+    pub op_spread: f64,
+    /// The log-normal sigma of each upgrade's duration, drawn per seed (0: fixed).
+    pub upgrade_spread: f64,
+    /// `[plan] window`: the slot a random fault time falls in, minutes.
+    pub window_min: Option<f64>,
+    pub faults: Vec<DeviceFault>,
+}
+
+/// A fault a device plan rehearses (`models::egret::rehearse`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceFault {
+    /// `LinkDown`: the link between the MME pool and `member` fails for `duration`.
+    /// `InstanceFail`: the first device whose upgrade has not finished by `at` fails to come
+    /// back and is rolled back to its old software in `duration`.
+    pub kind: FaultKind,
+    /// The pool member whose link fails (`MME-<member>`), for `LinkDown`.
+    pub member: Option<u32>,
+    /// Minutes from the window's start, or uniform in `[plan] window` per seed (stream
+    /// `whatif/fault/<index>`).
+    pub at: FaultAt,
+    pub duration_ns: u64,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -356,8 +384,15 @@ pub const NF_METRICS: &[&str] = &[
     "max_vnf_buffer_pkts",
 ];
 /// The metrics a device plan reports, in table order.
-pub const DEVICE_METRICS: &[&str] =
-    &["window_min", "operations", "state_variables", "parallel_devices"];
+pub const DEVICE_METRICS: &[&str] = &[
+    "window_min",
+    "operations",
+    "state_variables",
+    "parallel_devices",
+    "device_configs",
+    "fault_operations",
+    "rollbacks",
+];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
@@ -872,17 +907,6 @@ fn validate(
                 },
             ));
         }
-        if let Some(fs) = f.faults.first() {
-            issues.push(Issue::new(
-                fs.span(),
-                ErrorKind::Conflict {
-                    a: "kind = \"device\"",
-                    b: "[[faults]]",
-                    help: "faults are rehearsed in the twin, by nf plans; a device plan's \
-                           failures are Egret's base updates (`nftwin reproduce egret`, fig4)",
-                },
-            ));
-        }
         let Some(d) = &f.device else {
             missing(issues, "device", "the top level of a plan", r#"[device] job = "mme-upgrade""#);
             return None;
@@ -939,7 +963,39 @@ fn validate(
                 },
             ));
         }
-        PlanKind::Device(DevicePlan { job, devices, pool, op_min, upgrade_min, headroom })
+        let spread =
+            |v: &Option<S<f64>>, key: &'static str, ex: &'static str, issues: &mut Vec<Issue>| {
+                let x = v.as_ref().map_or(0.0, |x| *x.get_ref());
+                if let Some(v) = v.as_ref().filter(|_| !(0.0..=3.0).contains(&x)) {
+                    issues.push(Issue::new(
+                        v.span(),
+                        ErrorKind::OutOfRange {
+                            key,
+                            what: "between 0 and 3 (the standard deviation of the duration's log)",
+                            got: x.to_string(),
+                            example: ex,
+                        },
+                    ));
+                }
+                x
+            };
+        let op_spread = spread(&d.op_spread, "op_spread", "op_spread = 0.5", issues);
+        let upgrade_spread =
+            spread(&d.upgrade_spread, "upgrade_spread", "upgrade_spread = 0.2", issues);
+        let window_min = window_ns.map(|ns| ns as f64 / 60e9);
+        let faults = device_faults(&f.faults, job, devices, pool, window_ns, upgrade_min, issues);
+        PlanKind::Device(DevicePlan {
+            job,
+            devices,
+            pool,
+            op_min,
+            upgrade_min,
+            headroom,
+            op_spread,
+            upgrade_spread,
+            window_min,
+            faults,
+        })
     };
     Some(Plan {
         name: p.name.as_ref().map_or(default_name.to_string(), |n| n.get_ref().clone()),
@@ -951,6 +1007,143 @@ fn validate(
         alternatives,
         constraints,
     })
+}
+
+/// A device plan's `[[faults]]`: a pool member's link going down (MME pool only), or the
+/// upgraded device failing to come back (`instance-fail`, no `node`: the device that fails is
+/// the first whose upgrade has not finished by `at`).
+fn device_faults(
+    faults: &[S<FaultSpec>],
+    job: DeviceJob,
+    devices: u32,
+    pool: u32,
+    window_ns: Option<u64>,
+    upgrade_min: f64,
+    issues: &mut Vec<Issue>,
+) -> Vec<DeviceFault> {
+    let mut out = Vec::new();
+    for fs in faults {
+        let s = fs.get_ref();
+        let kind = match &s.kind {
+            Some(k) => one_of(k, "kind", FAULT_KINDS, issues),
+            None => {
+                issues.push(Issue::new(
+                    fs.span(),
+                    ErrorKind::MissingKey {
+                        key: "kind",
+                        table: "[[faults]]",
+                        example: r#"kind = "instance-fail""#,
+                    },
+                ));
+                None
+            }
+        };
+        let kind = kind.map(|k| if k == 0 { FaultKind::LinkDown } else { FaultKind::InstanceFail });
+        let mut member = None;
+        match (kind, &s.node) {
+            (Some(FaultKind::LinkDown), _) if job == DeviceJob::PeRouterDrain => {
+                issues.push(Issue::new(
+                    s.kind.as_ref().map_or(fs.span(), |k| k.span()),
+                    ErrorKind::Conflict {
+                        a: "job = \"pe-router-drain\"",
+                        b: "kind = \"link-down\"",
+                        help: "a PE router drains locally: its OSPF costs are interface \
+                               configuration that outlives a link failure, so neither the MOP \
+                               nor Egret has a step to redo; rehearse the upgrade failing \
+                               instead (kind = \"instance-fail\")",
+                    },
+                ));
+            }
+            (Some(FaultKind::LinkDown), None) => issues.push(Issue::new(
+                fs.span(),
+                ErrorKind::MissingKey {
+                    key: "node",
+                    table: "[[faults]] of a device plan",
+                    example: r#"node = "MME-11" (a pool member the plan does not upgrade)"#,
+                },
+            )),
+            (Some(FaultKind::LinkDown), Some(n)) => {
+                let m = n.get_ref().strip_prefix("MME-").and_then(|x| x.parse::<u32>().ok());
+                match m.filter(|&m| m > devices && m <= pool) {
+                    Some(m) => member = Some(m),
+                    None => issues.push(Issue::new(
+                        n.span(),
+                        ErrorKind::OutOfRange {
+                            key: "node",
+                            what: "a pool member the plan does not upgrade: MME-<devices + 1> \
+                                   to MME-<pool> (the upgraded ones are MME-1 to \
+                                   MME-<devices>)",
+                            got: n.get_ref().clone(),
+                            example: r#"node = "MME-11""#,
+                        },
+                    )),
+                }
+            }
+            (Some(FaultKind::InstanceFail), Some(n)) => issues.push(Issue::new(
+                n.span(),
+                ErrorKind::Conflict {
+                    a: "kind = \"instance-fail\"",
+                    b: "node",
+                    help: "on a device plan the device that fails to come back is the first \
+                           whose upgrade has not finished at `at`; leave `node` out",
+                },
+            )),
+            _ => {}
+        }
+        let at = match &s.at {
+            Some(q) if q.get_ref().to_string() == "random" => {
+                if window_ns.is_none() {
+                    // A random fault time is uniform in the maintenance slot.
+                    issues.push(Issue::new(
+                        q.span(),
+                        ErrorKind::MissingKey {
+                            key: "window",
+                            table: "[plan]: a random fault time is drawn in the plan's \
+                                    window (or give `at` a time)",
+                            example: r#"window = "2h""#,
+                        },
+                    ));
+                }
+                Some(FaultAt::Random)
+            }
+            Some(q) => {
+                let t = dur(q, "at", issues);
+                if let (Some(t), Some(w)) = (t, window_ns) {
+                    if t >= w {
+                        issues.push(Issue::new(
+                            q.span(),
+                            ErrorKind::OutOfRange {
+                                key: "at",
+                                what: "inside the plan's window",
+                                got: q.get_ref().to_string(),
+                                example: r#"at = "random""#,
+                            },
+                        ));
+                    }
+                }
+                t.map(FaultAt::At)
+            }
+            None => {
+                issues.push(Issue::new(
+                    fs.span(),
+                    ErrorKind::MissingKey {
+                        key: "at",
+                        table: "[[faults]]",
+                        example: r#"at = "40min" (or "random")"#,
+                    },
+                ));
+                None
+            }
+        };
+        let duration_ns = match &s.duration {
+            Some(q) => dur(q, "duration", issues),
+            None => Some((upgrade_min * 60e9) as u64),
+        };
+        if let (Some(kind), Some(at), Some(duration_ns)) = (kind, at, duration_ns) {
+            out.push(DeviceFault { kind, member, at, duration_ns });
+        }
+    }
+    out
 }
 
 /// A catalog name, or a CDF CSV path relative to the plan's folder.
