@@ -15,6 +15,10 @@
 //!   ignored and counted, on both sides.
 //! - One line per message, `<token> <verb> [args]`. Everything sent and received is logged
 //!   with its wall-clock time in `<run dir>/control.log` (`<ns> <dir> <host> <line>`).
+//! - The run stamps each message with its wall-clock send time (`<token>@<ns> <verb>`), so a
+//!   host can tell where a message waited: on the way in (socket and its reader thread, until
+//!   the reader has it) or in the host (until its loop takes it); [`HostChannel`] reports both
+//!   (`ctrl_transit_*`, `ctrl_queue_*`, and the same for rule updates, `flowmods_*`).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -101,7 +105,7 @@ impl ControlServer {
 
     /// Sends `<token> <msg>` to host `name`; false if it is not connected.
     pub fn send(&self, name: &str, msg: &str) -> bool {
-        self.send_line(name, &format!("{} {msg}", self.token))
+        self.send_line(name, &format!("{}@{} {msg}", self.token, wall().as_nanos()))
     }
 
     /// Sends a raw line (tests use it to send a message without the token).
@@ -154,8 +158,47 @@ fn log_line(log: &Mutex<File>, dir: &str, host: &str, line: &str) {
 pub struct HostChannel {
     pub accepted: Arc<AtomicU64>,
     pub rejected: Arc<AtomicU64>,
-    commands: Receiver<String>,
+    /// Each command with the run's send stamp (0: none) and the reader's receipt time.
+    commands: Receiver<(u64, u64, String)>,
     out: UnixStream,
+    all: std::cell::Cell<Waits>,
+    flowmods: std::cell::Cell<Waits>,
+}
+
+/// Where control messages waited (wall clock, ns): `transit` from the run's send stamp to the
+/// host's reader thread having the line, `queue` from there to the host's loop taking it.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Waits {
+    pub n: u64,
+    pub transit_sum: u64,
+    pub transit_max: u64,
+    pub queue_sum: u64,
+    pub queue_max: u64,
+}
+
+impl Waits {
+    pub fn add(&mut self, sent: u64, read: u64, taken: u64) {
+        self.n += 1;
+        if sent > 0 {
+            let t = read.saturating_sub(sent);
+            self.transit_sum += t;
+            self.transit_max = self.transit_max.max(t);
+        }
+        let q = taken.saturating_sub(read);
+        self.queue_sum += q;
+        self.queue_max = self.queue_max.max(q);
+    }
+
+    /// `<prefix>_n`, `<prefix>_transit_mean_ns`, `_transit_max_ns`, `_queue_mean_ns`,
+    /// `_queue_max_ns` into a report.
+    pub fn report_into(&self, prefix: &str, r: &mut crate::roles::Report) {
+        let mean = |sum: u64| sum.checked_div(self.n).unwrap_or(0);
+        r.set(&format!("{prefix}_n"), self.n);
+        r.set(&format!("{prefix}_transit_mean_ns"), mean(self.transit_sum));
+        r.set(&format!("{prefix}_transit_max_ns"), self.transit_max);
+        r.set(&format!("{prefix}_queue_mean_ns"), mean(self.queue_sum));
+        r.set(&format!("{prefix}_queue_max_ns"), self.queue_max);
+    }
 }
 
 impl HostChannel {
@@ -175,12 +218,14 @@ impl HostChannel {
         let (tx, commands) = mpsc::channel();
         thread::spawn(move || {
             for line in BufReader::new(s).lines().map_while(Result::ok) {
+                let read = wall().as_nanos();
                 match parse_command(&line, &token) {
                     Some(cmd) => {
                         a.fetch_add(1, Ordering::SeqCst);
+                        let sent = parse_stamp(&line).unwrap_or(0);
                         if cmd == "stop" {
                             crate::sys::request_stop();
-                        } else if tx.send(cmd.to_string()).is_err() {
+                        } else if tx.send((sent, read, cmd.to_string())).is_err() {
                             break;
                         }
                     }
@@ -190,12 +235,36 @@ impl HostChannel {
                 }
             }
         });
-        Ok(Some(HostChannel { accepted, rejected, commands, out }))
+        Ok(Some(HostChannel {
+            accepted,
+            rejected,
+            commands,
+            out,
+            all: Default::default(),
+            flowmods: Default::default(),
+        }))
     }
 
     /// The next command (other than `stop`), if one has arrived.
     pub fn try_command(&self) -> Option<String> {
-        self.commands.try_recv().ok()
+        let (sent, read, cmd) = self.commands.try_recv().ok()?;
+        let taken = wall().as_nanos();
+        let mut w = self.all.get();
+        w.add(sent, read, taken);
+        self.all.set(w);
+        if cmd.starts_with("ctrl flowmods") {
+            let mut w = self.flowmods.get();
+            w.add(sent, read, taken);
+            self.flowmods.set(w);
+        }
+        Some(cmd)
+    }
+
+    /// Where this host's control messages waited ([`Waits`]): `ctrl_*` for all, `flowmods_*`
+    /// for rule updates.
+    pub fn report_waits_into(&self, r: &mut crate::roles::Report) {
+        self.all.get().report_into("ctrl", r);
+        self.flowmods.get().report_into("flowmods", r);
     }
 
     /// Sends a line to the run (the connection was authenticated by the hello).
@@ -205,10 +274,18 @@ impl HostChannel {
     }
 }
 
-/// The command of a line that carries `token`; `None` for any other line.
+/// The command of a line that carries `token` (optionally stamped, `<token>@<ns>`); `None`
+/// for any other line.
 pub fn parse_command<'a>(line: &'a str, token: &str) -> Option<&'a str> {
     let (t, cmd) = line.split_once(' ')?;
+    let t = t.split_once('@').map_or(t, |(t, _)| t);
     (t == token && !cmd.trim().is_empty()).then(|| cmd.trim())
+}
+
+/// The run's send stamp of a line (`<token>@<ns> ...`), if it has one.
+pub fn parse_stamp(line: &str) -> Option<u64> {
+    let (t, _) = line.split_once(' ')?;
+    t.split_once('@')?.1.parse().ok()
 }
 
 #[cfg(test)]
@@ -230,6 +307,13 @@ mod tests {
         assert_eq!(parse_command("stop", "abc"), None);
         assert_eq!(parse_command("abc ", "abc"), None);
         assert_eq!(parse_command(" abc stop", "abc"), None);
+        assert_eq!(parse_command("abc@123 stop", "abc"), Some("stop"));
+        assert_eq!(parse_command("abd@123 stop", "abc"), None);
+        assert_eq!((parse_stamp("abc@123 stop"), parse_stamp("abc stop")), (Some(123), None));
+        let mut w = Waits::default();
+        w.add(100, 150, 400);
+        w.add(0, 500, 510); // no stamp: no transit
+        assert_eq!((w.n, w.transit_max, w.transit_sum, w.queue_max), (2, 50, 50, 250));
     }
 
     #[test]

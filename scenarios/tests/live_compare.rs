@@ -153,7 +153,8 @@ fn sharp_live_agrees_on_correctness_and_a_wrong_twin_fails_the_verdict() {
     };
     let right = compare_sharp(
         &live,
-        &run_sharp_twin(&params(cal.control_rtt_ns / 2), &dir).expect("twin"),
+        // As `nftwin live --compare`: the round trip measured in the run, before the move.
+        &run_sharp_twin(&params(r.control_rtt_ns.max(1) / 2), &dir).expect("twin"),
         0.25,
     );
     let wrong =

@@ -189,6 +189,7 @@ mod live {
             use std::sync::atomic::Ordering;
             r.set("ctrl_accepted", c.accepted.load(Ordering::SeqCst));
             r.set("ctrl_rejected", c.rejected.load(Ordering::SeqCst));
+            c.report_waits_into(&mut r);
         }
         for p in 0..ports {
             let s = e.stats(p);

@@ -355,12 +355,20 @@ fn run_sharp(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCo
         transfer_delay_ns: plan.transfer_delay_ns,
         max_silence_ns: plan.max_silence_ns,
         service_ns: plan.service_ns,
-        control_latency_ns: (cal.control_rtt_ns as f64 / 2.0 * args.twin_control_scale) as u64,
+        // Half the median control round trip to the switch hosts under the run's own
+        // traffic, before the move (SharpResult::control_rtt_ns); the calibration's if the
+        // run was too short to measure it.
+        control_latency_ns: (sharp_rtt(&r, &cal) as f64 / 2.0 * args.twin_control_scale) as u64,
         hop_delay_ns: cal.delay_mean_ns / cal.hops.max(1),
         switch_cost_ns: host_cost(&cal.switch, args),
         nf_cost_ns: host_cost(&cal.nf, args),
         per_msg_ns: live_compare::per_msg_ns(cal.control_msg_ns),
     };
+    eprintln!(
+        "control round trip to the switch hosts: {} us in the run before the move, {} us in the calibration",
+        r.control_rtt_ns / 1000,
+        cal.control_rtt_ns / 1000
+    );
     let twin = live_compare::run_sharp_twin(&params, out)?;
     let live = SharpMetrics {
         lost_pkts: r.lost as f64,
@@ -422,6 +430,15 @@ fn calibrate_through_nf(
         cal.lost
     );
     Ok(cal)
+}
+
+/// The SHarP twin's control round trip: the one measured in the run, else the calibration's.
+fn sharp_rtt(r: &live_bridge::sharp::SharpResult, cal: &ForwardResult) -> u64 {
+    if r.control_rtt_ns > 0 {
+        r.control_rtt_ns
+    } else {
+        cal.control_rtt_ns
+    }
 }
 
 /// A calibrated host's own time per packet for the twin (0 with `--no-host-cost`).
