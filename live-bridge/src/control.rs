@@ -18,7 +18,10 @@
 //! - The run stamps each message with its wall-clock send time (`<token>@<ns> <verb>`), so a
 //!   host can tell where a message waited: on the way in (socket and its reader thread, until
 //!   the reader has it) or in the host (until its loop takes it); [`HostChannel`] reports both
-//!   (`ctrl_transit_*`, `ctrl_queue_*`, and the same for rule updates, `flowmods_*`).
+//!   (`ctrl_transit_*`, `ctrl_queue_*`, and the same for rule updates, `flowmods_*`). The
+//!   other way, a host stamps each line it sends (`<line> @<ns>`); the run strips the stamp
+//!   and keeps, per host, where its lines waited: on the way (until the run's reader thread
+//!   has the line) and in the run (until its loop takes it), [`ControlServer::waits`].
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -51,7 +54,10 @@ pub struct ControlServer {
     hosts: Arc<Mutex<BTreeMap<String, UnixStream>>>,
     rejected: Arc<AtomicU64>,
     log: Arc<Mutex<File>>,
-    inbox: Mutex<Receiver<(String, String)>>,
+    /// Each line with its host's send stamp (0: none) and the reader's receipt time.
+    inbox: Mutex<Receiver<(String, String, u64, u64)>>,
+    /// Per host, where its lines waited: all of them, and events (`event ...`) alone.
+    waits: Mutex<BTreeMap<String, (Waits, Waits)>>,
 }
 
 impl ControlServer {
@@ -75,7 +81,15 @@ impl ControlServer {
                 thread::spawn(move || accept(conn, &t, &h, &r, &l, &tx));
             }
         });
-        Ok(ControlServer { token, path, hosts, rejected, log, inbox: Mutex::new(inbox) })
+        Ok(ControlServer {
+            token,
+            path,
+            hosts,
+            rejected,
+            log,
+            inbox: Mutex::new(inbox),
+            waits: Mutex::new(BTreeMap::new()),
+        })
     }
 
     /// The run's token (for the hosts' environment).
@@ -100,7 +114,23 @@ impl ControlServer {
 
     /// The next line a connected host sent, as `(host, line)`, waiting at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<(String, String)> {
-        self.inbox.lock().expect("invariant: inbox lock").recv_timeout(timeout).ok()
+        let (host, line, sent, read) =
+            self.inbox.lock().expect("invariant: inbox lock").recv_timeout(timeout).ok()?;
+        let taken = wall().as_nanos();
+        let mut waits = self.waits.lock().expect("invariant: waits lock");
+        let (all, events) = waits.entry(host.clone()).or_default();
+        all.add(sent, read, taken);
+        if line.starts_with("event ") {
+            events.add(sent, read, taken);
+        }
+        Some((host, line))
+    }
+
+    /// Per host, where the lines it sent waited ([`Waits`]: `transit` from the host's stamp
+    /// to the run's reader thread, `queue` from there to the run's loop taking it), for all
+    /// its lines and for its events alone.
+    pub fn waits(&self) -> BTreeMap<String, (Waits, Waits)> {
+        self.waits.lock().expect("invariant: waits lock").clone()
     }
 
     /// Sends `<token> <msg>` to host `name`; false if it is not connected.
@@ -124,7 +154,7 @@ fn accept(
     hosts: &Mutex<BTreeMap<String, UnixStream>>,
     rejected: &AtomicU64,
     log: &Mutex<File>,
-    inbox: &Sender<(String, String)>,
+    inbox: &Sender<(String, String, u64, u64)>,
 ) {
     let Ok(reader_half) = conn.try_clone() else { return };
     let mut lines = BufReader::new(reader_half).lines();
@@ -141,8 +171,10 @@ fn accept(
     hosts.lock().expect("invariant: hosts lock").insert(name.clone(), conn);
     // The connection was authenticated by its hello: what follows is the host's.
     for line in lines.map_while(Result::ok) {
+        let read = wall().as_nanos();
         log_line(log, "in", &name, &line);
-        if inbox.send((name.clone(), line)).is_err() {
+        let (line, sent) = split_stamp(&line);
+        if inbox.send((name.clone(), line.to_string(), sent.unwrap_or(0), read)).is_err() {
             break;
         }
     }
@@ -267,9 +299,10 @@ impl HostChannel {
         self.flowmods.get().report_into("flowmods", r);
     }
 
-    /// Sends a line to the run (the connection was authenticated by the hello).
+    /// Sends a line to the run (the connection was authenticated by the hello), stamped with
+    /// its wall-clock send time (`<line> @<ns>`; the run strips it, [`split_stamp`]).
     pub fn send(&mut self, line: &str) -> std::io::Result<()> {
-        writeln!(self.out, "{line}")?;
+        writeln!(self.out, "{line} @{}", wall().as_nanos())?;
         self.out.flush()
     }
 }
@@ -280,6 +313,17 @@ pub fn parse_command<'a>(line: &'a str, token: &str) -> Option<&'a str> {
     let (t, cmd) = line.split_once(' ')?;
     let t = t.split_once('@').map_or(t, |(t, _)| t);
     (t == token && !cmd.trim().is_empty()).then(|| cmd.trim())
+}
+
+/// A host's line without its send stamp (`<line> @<ns>`), and the stamp if it had one.
+pub fn split_stamp(line: &str) -> (&str, Option<u64>) {
+    match line.rsplit_once(" @") {
+        Some((l, ns)) => match ns.parse() {
+            Ok(ns) => (l, Some(ns)),
+            Err(_) => (line, None),
+        },
+        None => (line, None),
+    }
 }
 
 /// The run's send stamp of a line (`<token>@<ns> ...`), if it has one.
@@ -310,6 +354,9 @@ mod tests {
         assert_eq!(parse_command("abc@123 stop", "abc"), Some("stop"));
         assert_eq!(parse_command("abd@123 stop", "abc"), None);
         assert_eq!((parse_stamp("abc@123 stop"), parse_stamp("abc stop")), (Some(123), None));
+        assert_eq!(split_stamp("event done 1 @42"), ("event done 1", Some(42)));
+        assert_eq!(split_stamp("pong"), ("pong", None));
+        assert_eq!(split_stamp("event x @y"), ("event x @y", None));
         let mut w = Waits::default();
         w.add(100, 150, 400);
         w.add(0, 500, 510); // no stamp: no transit
@@ -335,6 +382,11 @@ mod tests {
         assert!(srv.connected("sw"));
         assert!(!srv.connected("intruder"));
         assert_eq!(srv.rejected(), 1);
+        // A host's stamped line arrives without its stamp, and its wait is counted.
+        writeln!(good, "event done 1 @1").expect("write");
+        let got = srv.recv_timeout(std::time::Duration::from_secs(5));
+        assert_eq!(got, Some(("sw".to_string(), "event done 1".to_string())));
+        assert_eq!(srv.waits()["sw"].1.n, 1);
         assert!(srv.send("sw", "stop"));
         let mut got = String::new();
         BufReader::new(good).read_line(&mut got).expect("read");

@@ -94,6 +94,9 @@ pub struct SharpResult {
     /// before the move (21 pings to each, from 300 ms after Host1 started): what the twin's
     /// control latency needs, measured where the handover's messages travel.
     pub control_rtt_ns: u64,
+    /// Per host, where its events to the run waited (`control::Waits`: on the way, then in
+    /// the run until its loop took them).
+    pub event_waits: std::collections::BTreeMap<String, crate::control::Waits>,
 }
 
 /// When the in-run control round trips are measured: after Host1's traffic has settled,
@@ -294,6 +297,7 @@ pub fn run(host_bin: &Path, plan: SharpPlan) -> Result<SharpResult, LabError> {
     for h in ["ingr", "vnf1", "vnfn", "egr", "h2"] {
         reports.push(lab.stop(h, Duration::from_secs(10))?);
     }
+    let event_waits = lab.control().waits().into_iter().map(|(h, (_, e))| (h, e)).collect();
     drop(lab);
     let [ingr, vnf1, vnfn, egr, h2]: [Report; 5] =
         reports.try_into().expect("invariant: five reports");
@@ -328,6 +332,7 @@ pub fn run(host_bin: &Path, plan: SharpPlan) -> Result<SharpResult, LabError> {
         egr,
         h2,
         controller_log: ctl.log().to_vec(),
+        event_waits,
         control_rtt_ns,
     })
 }

@@ -235,6 +235,7 @@ fn run_reroute(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<Exit
     println!("delay_max_us             {:.1}", r.delay_max_ns as f64 / 1e3);
     println!("controller_log           {}", log.display());
     eprintln!("source: {}\nswitch: {}\nsink:   {}", r.source, r.switch, r.sink);
+    print_event_waits(&r.event_waits);
     let ok = r.lost == 0 && r.duplicates == 0 && r.handover_ns.is_some();
     println!("verdict                  {}", if ok { "loss-free" } else { "LOSS or unfinished" });
     let Some(cal) = calibration else {
@@ -332,6 +333,7 @@ fn run_sharp(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCo
     ] {
         eprintln!("{n}: {rep}");
     }
+    print_event_waits(&r.event_waits);
     let ok = r.lost == 0
         && r.duplicates == 0
         && r.reordered == 0
@@ -438,6 +440,20 @@ fn sharp_rtt(r: &live_bridge::sharp::SharpResult, cal: &ForwardResult) -> u64 {
         r.control_rtt_ns
     } else {
         cal.control_rtt_ns
+    }
+}
+
+/// Where each host's events to the controller waited (stderr; docs/live.md).
+fn print_event_waits(w: &std::collections::BTreeMap<String, live_bridge::control::Waits>) {
+    for (h, w) in w.iter().filter(|(_, w)| w.n > 0) {
+        eprintln!(
+            "events from {h}: {}, on the way {} us mean / {} us max, in the run {} us mean / {} us max",
+            w.n,
+            w.transit_sum / w.n / 1000,
+            w.transit_max / 1000,
+            w.queue_sum / w.n / 1000,
+            w.queue_max / 1000
+        );
     }
 }
 
