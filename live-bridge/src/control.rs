@@ -15,6 +15,13 @@
 //!   ignored and counted, on both sides.
 //! - One line per message, `<token> <verb> [args]`. Everything sent and received is logged
 //!   with its wall-clock time in `<run dir>/control.log` (`<ns> <dir> <host> <line>`).
+//! - The run stamps each message with its wall-clock send time (`<token>@<ns> <verb>`), so a
+//!   host can tell where a message waited: on the way in (socket and its reader thread, until
+//!   the reader has it) or in the host (until its loop takes it); [`HostChannel`] reports both
+//!   (`ctrl_transit_*`, `ctrl_queue_*`, and the same for rule updates, `flowmods_*`). The
+//!   other way, a host stamps each line it sends (`<line> @<ns>`); the run strips the stamp
+//!   and keeps, per host, where its lines waited: on the way (until the run's reader thread
+//!   has the line) and in the run (until its loop takes it), [`ControlServer::waits`].
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -47,7 +54,10 @@ pub struct ControlServer {
     hosts: Arc<Mutex<BTreeMap<String, UnixStream>>>,
     rejected: Arc<AtomicU64>,
     log: Arc<Mutex<File>>,
-    inbox: Mutex<Receiver<(String, String)>>,
+    /// Each line with its host's send stamp (0: none) and the reader's receipt time.
+    inbox: Mutex<Receiver<(String, String, u64, u64)>>,
+    /// Per host, where its lines waited: all of them, and events (`event ...`) alone.
+    waits: Mutex<BTreeMap<String, (Waits, Waits)>>,
 }
 
 impl ControlServer {
@@ -71,7 +81,15 @@ impl ControlServer {
                 thread::spawn(move || accept(conn, &t, &h, &r, &l, &tx));
             }
         });
-        Ok(ControlServer { token, path, hosts, rejected, log, inbox: Mutex::new(inbox) })
+        Ok(ControlServer {
+            token,
+            path,
+            hosts,
+            rejected,
+            log,
+            inbox: Mutex::new(inbox),
+            waits: Mutex::new(BTreeMap::new()),
+        })
     }
 
     /// The run's token (for the hosts' environment).
@@ -96,12 +114,28 @@ impl ControlServer {
 
     /// The next line a connected host sent, as `(host, line)`, waiting at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<(String, String)> {
-        self.inbox.lock().expect("invariant: inbox lock").recv_timeout(timeout).ok()
+        let (host, line, sent, read) =
+            self.inbox.lock().expect("invariant: inbox lock").recv_timeout(timeout).ok()?;
+        let taken = wall().as_nanos();
+        let mut waits = self.waits.lock().expect("invariant: waits lock");
+        let (all, events) = waits.entry(host.clone()).or_default();
+        all.add(sent, read, taken);
+        if line.starts_with("event ") {
+            events.add(sent, read, taken);
+        }
+        Some((host, line))
+    }
+
+    /// Per host, where the lines it sent waited ([`Waits`]: `transit` from the host's stamp
+    /// to the run's reader thread, `queue` from there to the run's loop taking it), for all
+    /// its lines and for its events alone.
+    pub fn waits(&self) -> BTreeMap<String, (Waits, Waits)> {
+        self.waits.lock().expect("invariant: waits lock").clone()
     }
 
     /// Sends `<token> <msg>` to host `name`; false if it is not connected.
     pub fn send(&self, name: &str, msg: &str) -> bool {
-        self.send_line(name, &format!("{} {msg}", self.token))
+        self.send_line(name, &format!("{}@{} {msg}", self.token, wall().as_nanos()))
     }
 
     /// Sends a raw line (tests use it to send a message without the token).
@@ -120,7 +154,7 @@ fn accept(
     hosts: &Mutex<BTreeMap<String, UnixStream>>,
     rejected: &AtomicU64,
     log: &Mutex<File>,
-    inbox: &Sender<(String, String)>,
+    inbox: &Sender<(String, String, u64, u64)>,
 ) {
     let Ok(reader_half) = conn.try_clone() else { return };
     let mut lines = BufReader::new(reader_half).lines();
@@ -137,8 +171,10 @@ fn accept(
     hosts.lock().expect("invariant: hosts lock").insert(name.clone(), conn);
     // The connection was authenticated by its hello: what follows is the host's.
     for line in lines.map_while(Result::ok) {
+        let read = wall().as_nanos();
         log_line(log, "in", &name, &line);
-        if inbox.send((name.clone(), line)).is_err() {
+        let (line, sent) = split_stamp(&line);
+        if inbox.send((name.clone(), line.to_string(), sent.unwrap_or(0), read)).is_err() {
             break;
         }
     }
@@ -154,8 +190,47 @@ fn log_line(log: &Mutex<File>, dir: &str, host: &str, line: &str) {
 pub struct HostChannel {
     pub accepted: Arc<AtomicU64>,
     pub rejected: Arc<AtomicU64>,
-    commands: Receiver<String>,
+    /// Each command with the run's send stamp (0: none) and the reader's receipt time.
+    commands: Receiver<(u64, u64, String)>,
     out: UnixStream,
+    all: std::cell::Cell<Waits>,
+    flowmods: std::cell::Cell<Waits>,
+}
+
+/// Where control messages waited (wall clock, ns): `transit` from the run's send stamp to the
+/// host's reader thread having the line, `queue` from there to the host's loop taking it.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Waits {
+    pub n: u64,
+    pub transit_sum: u64,
+    pub transit_max: u64,
+    pub queue_sum: u64,
+    pub queue_max: u64,
+}
+
+impl Waits {
+    pub fn add(&mut self, sent: u64, read: u64, taken: u64) {
+        self.n += 1;
+        if sent > 0 {
+            let t = read.saturating_sub(sent);
+            self.transit_sum += t;
+            self.transit_max = self.transit_max.max(t);
+        }
+        let q = taken.saturating_sub(read);
+        self.queue_sum += q;
+        self.queue_max = self.queue_max.max(q);
+    }
+
+    /// `<prefix>_n`, `<prefix>_transit_mean_ns`, `_transit_max_ns`, `_queue_mean_ns`,
+    /// `_queue_max_ns` into a report.
+    pub fn report_into(&self, prefix: &str, r: &mut crate::roles::Report) {
+        let mean = |sum: u64| sum.checked_div(self.n).unwrap_or(0);
+        r.set(&format!("{prefix}_n"), self.n);
+        r.set(&format!("{prefix}_transit_mean_ns"), mean(self.transit_sum));
+        r.set(&format!("{prefix}_transit_max_ns"), self.transit_max);
+        r.set(&format!("{prefix}_queue_mean_ns"), mean(self.queue_sum));
+        r.set(&format!("{prefix}_queue_max_ns"), self.queue_max);
+    }
 }
 
 impl HostChannel {
@@ -175,12 +250,14 @@ impl HostChannel {
         let (tx, commands) = mpsc::channel();
         thread::spawn(move || {
             for line in BufReader::new(s).lines().map_while(Result::ok) {
+                let read = wall().as_nanos();
                 match parse_command(&line, &token) {
                     Some(cmd) => {
                         a.fetch_add(1, Ordering::SeqCst);
+                        let sent = parse_stamp(&line).unwrap_or(0);
                         if cmd == "stop" {
                             crate::sys::request_stop();
-                        } else if tx.send(cmd.to_string()).is_err() {
+                        } else if tx.send((sent, read, cmd.to_string())).is_err() {
                             break;
                         }
                     }
@@ -190,25 +267,69 @@ impl HostChannel {
                 }
             }
         });
-        Ok(Some(HostChannel { accepted, rejected, commands, out }))
+        Ok(Some(HostChannel {
+            accepted,
+            rejected,
+            commands,
+            out,
+            all: Default::default(),
+            flowmods: Default::default(),
+        }))
     }
 
     /// The next command (other than `stop`), if one has arrived.
     pub fn try_command(&self) -> Option<String> {
-        self.commands.try_recv().ok()
+        let (sent, read, cmd) = self.commands.try_recv().ok()?;
+        let taken = wall().as_nanos();
+        let mut w = self.all.get();
+        w.add(sent, read, taken);
+        self.all.set(w);
+        if cmd.starts_with("ctrl flowmods") {
+            let mut w = self.flowmods.get();
+            w.add(sent, read, taken);
+            self.flowmods.set(w);
+        }
+        Some(cmd)
     }
 
-    /// Sends a line to the run (the connection was authenticated by the hello).
+    /// Where this host's control messages waited ([`Waits`]): `ctrl_*` for all, `flowmods_*`
+    /// for rule updates.
+    pub fn report_waits_into(&self, r: &mut crate::roles::Report) {
+        self.all.get().report_into("ctrl", r);
+        self.flowmods.get().report_into("flowmods", r);
+    }
+
+    /// Sends a line to the run (the connection was authenticated by the hello), stamped with
+    /// its wall-clock send time (`<line> @<ns>`; the run strips it, [`split_stamp`]).
     pub fn send(&mut self, line: &str) -> std::io::Result<()> {
-        writeln!(self.out, "{line}")?;
+        writeln!(self.out, "{line} @{}", wall().as_nanos())?;
         self.out.flush()
     }
 }
 
-/// The command of a line that carries `token`; `None` for any other line.
+/// The command of a line that carries `token` (optionally stamped, `<token>@<ns>`); `None`
+/// for any other line.
 pub fn parse_command<'a>(line: &'a str, token: &str) -> Option<&'a str> {
     let (t, cmd) = line.split_once(' ')?;
+    let t = t.split_once('@').map_or(t, |(t, _)| t);
     (t == token && !cmd.trim().is_empty()).then(|| cmd.trim())
+}
+
+/// A host's line without its send stamp (`<line> @<ns>`), and the stamp if it had one.
+pub fn split_stamp(line: &str) -> (&str, Option<u64>) {
+    match line.rsplit_once(" @") {
+        Some((l, ns)) => match ns.parse() {
+            Ok(ns) => (l, Some(ns)),
+            Err(_) => (line, None),
+        },
+        None => (line, None),
+    }
+}
+
+/// The run's send stamp of a line (`<token>@<ns> ...`), if it has one.
+pub fn parse_stamp(line: &str) -> Option<u64> {
+    let (t, _) = line.split_once(' ')?;
+    t.split_once('@')?.1.parse().ok()
 }
 
 #[cfg(test)]
@@ -230,6 +351,16 @@ mod tests {
         assert_eq!(parse_command("stop", "abc"), None);
         assert_eq!(parse_command("abc ", "abc"), None);
         assert_eq!(parse_command(" abc stop", "abc"), None);
+        assert_eq!(parse_command("abc@123 stop", "abc"), Some("stop"));
+        assert_eq!(parse_command("abd@123 stop", "abc"), None);
+        assert_eq!((parse_stamp("abc@123 stop"), parse_stamp("abc stop")), (Some(123), None));
+        assert_eq!(split_stamp("event done 1 @42"), ("event done 1", Some(42)));
+        assert_eq!(split_stamp("pong"), ("pong", None));
+        assert_eq!(split_stamp("event x @y"), ("event x @y", None));
+        let mut w = Waits::default();
+        w.add(100, 150, 400);
+        w.add(0, 500, 510); // no stamp: no transit
+        assert_eq!((w.n, w.transit_max, w.transit_sum, w.queue_max), (2, 50, 50, 250));
     }
 
     #[test]
@@ -251,6 +382,11 @@ mod tests {
         assert!(srv.connected("sw"));
         assert!(!srv.connected("intruder"));
         assert_eq!(srv.rejected(), 1);
+        // A host's stamped line arrives without its stamp, and its wait is counted.
+        writeln!(good, "event done 1 @1").expect("write");
+        let got = srv.recv_timeout(std::time::Duration::from_secs(5));
+        assert_eq!(got, Some(("sw".to_string(), "event done 1".to_string())));
+        assert_eq!(srv.waits()["sw"].1.n, 1);
         assert!(srv.send("sw", "stop"));
         let mut got = String::new();
         BufReader::new(good).read_line(&mut got).expect("read");

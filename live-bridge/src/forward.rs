@@ -1,4 +1,6 @@
-//! Sustained forwarding through a DPDK switch host: source ══ switch ══ sink.
+//! Sustained forwarding through a DPDK switch host: source ══ switch ══ sink; and, for the
+//! calibration of twins whose packets cross NF hosts, source ══ switch ══ nf ══ sink
+//! ([`run_through_nf`]).
 //!
 //! The source paces `count` packets at `rate_pps` in real time; the switch is
 //! `models::switch::Switch` with one rule per direction (in-port 0 to port 1 and back); the
@@ -29,11 +31,23 @@ pub struct ForwardResult {
     pub source: Report,
     pub switch: Report,
     pub sink: Report,
+    /// The NF host's report ([`run_through_nf`]; empty otherwise).
+    pub nf: Report,
+    /// Links a packet crosses from source to sink (2, or 3 through an NF host).
+    pub hops: u64,
     /// Median round trip of a control message to the switch host and back, while it forwards.
     pub control_rtt_ns: u64,
+    /// The control channel's time per message in a burst: [`CONTROL_BURST`] pings to the
+    /// switch host sent at once, the time to the last answer over their number, while it
+    /// forwards ([`Lab::ping_burst`]; [`run_through_nf`] only, 0 otherwise).
+    pub control_msg_ns: u64,
     /// The kernel's interface counters (`ip -s -o link`) at the end of the run.
     pub kernel: String,
 }
+
+/// Pings in the burst that measures the control channel's time per message (about as many
+/// as the packet-outs of SHarP's release at 1,000-10,000 pps, or OpenNF's 500 `putPerflow`s).
+pub const CONTROL_BURST: usize = 200;
 
 /// Parameters of one forwarding run.
 #[derive(Copy, Clone, Debug)]
@@ -46,14 +60,72 @@ pub struct ForwardPlan {
 
 /// Builds the three-host lab, runs the plan, tears everything down.
 pub fn run(host_bin: &Path, plan: ForwardPlan) -> Result<ForwardResult, LabError> {
+    run_lab(host_bin, plan, None)
+}
+
+/// The NF host of a calibration run ([`run_through_nf`]).
+#[derive(Copy, Clone, Debug)]
+pub struct NfCalibration {
+    /// The NF's modelled time per packet (`--service-ns`; 1 ns measures the host alone).
+    pub service_ns: u64,
+    /// The nap of an idle switch or NF host (`--idle-us`), as in the run being calibrated.
+    pub idle_us: u64,
+}
+
+/// Source ══ switch ══ nf ══ sink (`models::nf::Nf` alone, `--hsl 0`): the calibration of
+/// a twin whose packets cross switch and NF hosts. Gives the switch's and the NF's own
+/// per-packet cost (their `busy_ns / busy_pkts`, [`crate::roles::Busy`]), the path's mean
+/// one-way delay over its three links, and the control round trip to the switch host.
+pub fn run_through_nf(
+    host_bin: &Path,
+    plan: ForwardPlan,
+    nf: NfCalibration,
+) -> Result<ForwardResult, LabError> {
+    run_lab(host_bin, plan, Some(nf))
+}
+
+fn run_lab(
+    host_bin: &Path,
+    plan: ForwardPlan,
+    nf: Option<NfCalibration>,
+) -> Result<ForwardResult, LabError> {
     let mut lab = Lab::new(host_bin)?;
     let run_id = lab.id().to_string();
     let (src_if, sw_in) = lab.link("src", "sw")?;
-    let (sw_out, sink_if) = lab.link("sw", "sink")?;
     let ready = Duration::from_secs(20);
-    lab.spawn("sink", &[sink_if], &args(&["--role", "sink"]))?;
-    lab.wait_ready("sink", ready)?;
-    lab.spawn("sw", &[sw_in, sw_out], &args(&["--role", "switch"]))?;
+    let sw_out = if let Some(c) = nf {
+        let (sw_out, nf_in) = lab.link("sw", "nf")?;
+        let (nf_out, sink_if) = lab.link("nf", "sink")?;
+        lab.spawn("sink", &[sink_if], &args(&["--role", "sink"]))?;
+        lab.wait_ready("sink", ready)?;
+        let a = args(&[
+            "--role",
+            "nf",
+            "--hsl",
+            "0",
+            "--node",
+            "3",
+            "--service-ns",
+            &c.service_ns.max(1).to_string(),
+            "--queue",
+            "100000",
+            "--idle-us",
+            &c.idle_us.to_string(),
+        ]);
+        lab.spawn("nf", &[nf_in, nf_out], &a)?;
+        lab.wait_ready("nf", ready)?;
+        sw_out
+    } else {
+        let (sw_out, sink_if) = lab.link("sw", "sink")?;
+        lab.spawn("sink", &[sink_if], &args(&["--role", "sink"]))?;
+        lab.wait_ready("sink", ready)?;
+        sw_out
+    };
+    let mut sw_args = args(&["--role", "switch"]);
+    if let Some(c) = nf {
+        sw_args.extend(args(&["--idle-us", &c.idle_us.to_string()]));
+    }
+    lab.spawn("sw", &[sw_in, sw_out], &sw_args)?;
     lab.wait_ready("sw", ready)?;
     let src_args = source_args(plan.rate_pps, plan.count, plan.flows, plan.size_bytes);
     lab.spawn("src", &[src_if], &src_args)?;
@@ -62,6 +134,9 @@ pub fn run(host_bin: &Path, plan: ForwardPlan) -> Result<ForwardResult, LabError
     lab.wait_ready("src", ready)?;
     let rtts = lab.ping("sw", 21)?;
     let control_rtt_ns = rtts[rtts.len() / 2];
+    // Calibration runs only: the plain forwarding run (the 100,000 pps test) stays as it was.
+    let control_msg_ns =
+        if nf.is_some() { lab.ping_burst("sw", CONTROL_BURST)? / CONTROL_BURST as u64 } else { 0 };
     // The source's own run time plus generous slack for a loaded machine.
     let budget = Duration::from_nanos(plan.count * 1_000_000_000 / plan.rate_pps.max(1))
         + Duration::from_secs(60);
@@ -70,6 +145,8 @@ pub fn run(host_bin: &Path, plan: ForwardPlan) -> Result<ForwardResult, LabError
     lab.sleep(Duration::from_millis(500))?;
     let kernel = lab.kernel_link_stats();
     let switch = lab.stop("sw", Duration::from_secs(10))?;
+    let nf_report =
+        if nf.is_some() { lab.stop("nf", Duration::from_secs(10))? } else { Report::default() };
     let sink = lab.stop("sink", Duration::from_secs(10))?;
     drop(lab);
     let sent = source.get("sent").unwrap_or(0);
@@ -88,7 +165,10 @@ pub fn run(host_bin: &Path, plan: ForwardPlan) -> Result<ForwardResult, LabError
         source,
         switch,
         sink,
+        nf: nf_report,
+        hops: if nf.is_some() { 3 } else { 2 },
         control_rtt_ns,
+        control_msg_ns,
         kernel,
     })
 }

@@ -160,6 +160,32 @@ impl Lab {
         Ok(rtts)
     }
 
+    /// `n` pings to host `name` sent at once, and the time until its `n`th `pong`: the
+    /// control channel's throughput (per message: this over `n`), where [`Lab::ping`] gives
+    /// its latency. A burst of controller messages (SHarP's packet-outs, OpenNF's
+    /// `putPerflow`s) meets this, not the round trip.
+    pub fn ping_burst(&mut self, name: &str, n: usize) -> Result<u64, LabError> {
+        let clock = crate::clock::Mono::start();
+        for _ in 0..n {
+            self.control.send(name, "ping");
+        }
+        let mut pongs = 0;
+        while pongs < n {
+            match self.control.recv_timeout(Duration::from_secs(5)) {
+                Some((h, l)) if h == name && l == "pong" => pongs += 1,
+                Some(_) => continue,
+                None => {
+                    return Err(self.timeout(
+                        self.index(name)?,
+                        "answer a burst of pings",
+                        Duration::from_secs(5),
+                    ))
+                }
+            }
+        }
+        Ok(clock.now().as_nanos())
+    }
+
     /// The network namespace of host `name` (created on first use).
     pub fn namespace(&mut self, name: &str) -> Result<String, LabError> {
         if let Some((_, ns)) = self.namespaces.iter().find(|(h, _)| h == name) {

@@ -69,6 +69,13 @@ pub struct OpenNfResult {
     pub controller_log: Vec<u8>,
 }
 
+/// The NF hosts' `models::nf::Nf` parameters: the twin's defaults (`NfConfig::default()`:
+/// 1 us a packet, a queue of 1,000 packets, 256 bytes of state per flow). The twin of a live
+/// move (`nftwin live --compare`) is given the same.
+pub const NF_SERVICE_NS: u64 = 1000;
+pub const NF_QUEUE: u32 = 1000;
+pub const NF_STATE_BYTES: u32 = 256;
+
 const SWITCH: NodeId = NodeId(1);
 const NF1: NodeId = NodeId(3);
 const NF2: NodeId = NodeId(4);
@@ -91,6 +98,8 @@ pub fn run(host_bin: &Path, plan: OpenNfPlan) -> Result<OpenNfResult, LabError> 
     let (nf1_1, sink0) = lab.link("nf1", "sink")?;
     let (nf2_1, sink1) = lab.link("nf2", "sink")?;
     let idle = plan.idle_us.to_string();
+    let (service, queue, state) =
+        (NF_SERVICE_NS.to_string(), NF_QUEUE.to_string(), NF_STATE_BYTES.to_string());
     let ready = Duration::from_secs(30);
     lab.spawn("sink", &[sink0, sink1], &args(&["--role", "sink"]))?;
     for (name, node, ifs) in [("nf1", NF1, [nf1_0, nf1_1]), ("nf2", NF2, [nf2_0, nf2_1])] {
@@ -103,11 +112,11 @@ pub fn run(host_bin: &Path, plan: OpenNfPlan) -> Result<OpenNfResult, LabError> 
             "--node",
             &node,
             "--service-ns",
-            "1000",
+            &service,
             "--queue",
-            "1000",
+            &queue,
             "--state-bytes",
-            "256",
+            &state,
             "--idle-us",
             &idle,
         ]);

@@ -50,6 +50,9 @@ pub struct RerouteResult {
     pub controller_buffer_peak_pkts: u32,
     /// The controller's log (see `replay`).
     pub controller_log: Vec<u8>,
+    /// Per host, where its events to the run waited (`control::Waits`: on the way, then in
+    /// the run until its loop took them).
+    pub event_waits: std::collections::BTreeMap<String, crate::control::Waits>,
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -141,6 +144,7 @@ pub fn run(host_bin: &Path, plan: ReroutePlan) -> Result<RerouteResult, LabError
     lab.sleep(Duration::from_millis(500))?;
     let switch = lab.stop("sw", Duration::from_secs(10))?;
     let sink = lab.stop("sink", Duration::from_secs(10))?;
+    let event_waits = lab.control().waits().into_iter().map(|(h, (_, e))| (h, e)).collect();
     drop(lab);
     let sent = source.get("sent").unwrap_or(0);
     let unique = sink.get("unique").unwrap_or(0);
@@ -160,5 +164,6 @@ pub fn run(host_bin: &Path, plan: ReroutePlan) -> Result<RerouteResult, LabError
         sink,
         controller_buffer_peak_pkts: ctl.controller().buffer().max(),
         controller_log: ctl.log().to_vec(),
+        event_waits,
     })
 }

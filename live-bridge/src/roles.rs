@@ -152,6 +152,41 @@ impl SinkStats {
     }
 }
 
+/// A host loop's own per-packet cost, without its naps and empty polls: the wall time of the
+/// loop iterations that handled at least one packet, message or output, and the packets they
+/// received. `busy_ns / busy_pkts` is the host's processing time per packet (decode, the
+/// `models` machine, encode, the port's TX), what the twin needs where bursts cross a host;
+/// `cpu_ns` cannot give it, since it includes every idle poll. Wall time: a host preempted
+/// inside a busy iteration is charged for the wait (rare under `SCHED_RR`, docs/live.md).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Busy {
+    pub ns: u64,
+    pub pkts: u64,
+}
+
+impl Busy {
+    /// One loop iteration from `start` to `end` that received `pkts` packets and did `work`
+    /// things in all (packets, messages, outputs); idle iterations (`work == 0`) are not busy.
+    pub fn iteration(&mut self, start: Time, end: Time, pkts: u64, work: u64) {
+        if work > 0 {
+            self.ns += end.as_nanos().saturating_sub(start.as_nanos());
+            self.pkts += pkts;
+        }
+    }
+
+    /// `busy_ns` and `busy_pkts` into a host's report.
+    pub fn report_into(&self, r: &mut Report) {
+        r.set("busy_ns", self.ns);
+        r.set("busy_pkts", self.pkts);
+    }
+
+    /// The per-packet cost a report's `busy_ns` and `busy_pkts` give (`None` without packets).
+    pub fn per_pkt_ns(r: &Report) -> Option<u64> {
+        let pkts = r.get("busy_pkts").filter(|&n| n > 0)?;
+        Some(r.get("busy_ns")? / pkts)
+    }
+}
+
 /// A host's result: named counters, printed as one line `RESULT k=v k=v ...` on stdout.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report(pub BTreeMap<String, u64>);
@@ -194,6 +229,20 @@ mod tests {
 
     fn plan() -> SourcePlan {
         SourcePlan { rate_pps: 1000, count: 10, flows: 3, size_bytes: 128 }
+    }
+
+    #[test]
+    fn busy_counts_only_iterations_with_work() {
+        let mut b = Busy::default();
+        let t = Time::from_nanos;
+        b.iteration(t(0), t(1_000), 0, 0); // an empty poll
+        b.iteration(t(1_000), t(5_000), 2, 2);
+        b.iteration(t(5_000), t(6_000), 0, 1); // a timeout's output
+        let mut r = Report::default();
+        b.report_into(&mut r);
+        assert_eq!((r.get("busy_ns"), r.get("busy_pkts")), (Some(5_000), Some(2)));
+        assert_eq!(Busy::per_pkt_ns(&r), Some(2_500));
+        assert_eq!(Busy::per_pkt_ns(&Report::default()), None);
     }
 
     #[test]

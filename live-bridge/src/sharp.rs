@@ -90,7 +90,18 @@ pub struct SharpResult {
     pub egr: Report,
     pub h2: Report,
     pub controller_log: Vec<u8>,
+    /// The median control round trip to the two switch hosts under this run's own traffic,
+    /// before the move (21 pings to each, from 300 ms after Host1 started): what the twin's
+    /// control latency needs, measured where the handover's messages travel.
+    pub control_rtt_ns: u64,
+    /// Per host, where its events to the run waited (`control::Waits`: on the way, then in
+    /// the run until its loop took them).
+    pub event_waits: std::collections::BTreeMap<String, crate::control::Waits>,
 }
+
+/// When the in-run control round trips are measured: after Host1's traffic has settled,
+/// well before the move (halfway through Host1's packets, 1 s in the live files).
+const RTT_AT: Duration = Duration::from_millis(300);
 
 const INGR: NodeId = NodeId(1);
 const EGR: NodeId = NodeId(2);
@@ -190,6 +201,15 @@ pub fn run(host_bin: &Path, plan: SharpPlan) -> Result<SharpResult, LabError> {
     lab.wait_ready("h1", ready)?;
     let clock = Mono::start();
     let move_at = Time::from_nanos(plan.count / 2 * 1_000_000_000 / plan.rate_pps.max(1));
+    let control_rtt_ns = if move_at.as_nanos() > 2 * RTT_AT.as_nanos() as u64 {
+        lab.sleep(RTT_AT)?;
+        let mut rtts = lab.ping("ingr", 21)?;
+        rtts.extend(lab.ping("egr", 21)?);
+        rtts.sort_unstable();
+        rtts[rtts.len() / 2]
+    } else {
+        0
+    };
     let budget = move_at.as_nanos() * 2 + 60_000_000_000;
     let (mut moved, mut started, mut finished, mut failed) = (false, None, None, None);
     let (mut sent_done, mut drops) = (false, 0u64);
@@ -277,6 +297,7 @@ pub fn run(host_bin: &Path, plan: SharpPlan) -> Result<SharpResult, LabError> {
     for h in ["ingr", "vnf1", "vnfn", "egr", "h2"] {
         reports.push(lab.stop(h, Duration::from_secs(10))?);
     }
+    let event_waits = lab.control().waits().into_iter().map(|(h, (_, e))| (h, e)).collect();
     drop(lab);
     let [ingr, vnf1, vnfn, egr, h2]: [Report; 5] =
         reports.try_into().expect("invariant: five reports");
@@ -311,6 +332,8 @@ pub fn run(host_bin: &Path, plan: SharpPlan) -> Result<SharpResult, LabError> {
         egr,
         h2,
         controller_log: ctl.log().to_vec(),
+        event_waits,
+        control_rtt_ns,
     })
 }
 

@@ -253,8 +253,40 @@ pub struct SharpTwinParams {
     pub max_silence_ns: u64,
     pub service_ns: u64,
     pub control_latency_ns: u64,
-    /// One hop's one-way delay (the calibration's source-switch-sink delay over its 2 hops).
+    /// One hop's one-way delay (the calibration's mean one-way delay over its hops).
     pub hop_delay_ns: u64,
+    /// A switch host's own time per packet (the calibration's `busy_ns / busy_pkts`; 0: none):
+    /// the rate of the links a switch sends the flow on, so that a burst leaves it no faster
+    /// than the host's loop handles packets.
+    pub switch_cost_ns: u64,
+    /// An NF host's own time per packet (the calibration's; 0: none): the twin's NF serves a
+    /// packet in `max(service_ns, nf_cost_ns)` (the live NF's service clock catches up when
+    /// its loop is late, `models::nf::Nf::handle_timeout`, so the slower of the two paces it).
+    pub nf_cost_ns: u64,
+    /// The controller's time per message: the live controller's 10 us (its `per_msg`), or
+    /// the control channel's time per message in a burst if slower (calibration:
+    /// `ForwardResult::control_msg_ns`); the two are stages of one pipeline, so the slower
+    /// paces a burst of messages (SHarP's packet-outs).
+    pub per_msg_ns: u64,
+}
+
+/// The twin controller's `per_msg`: the live controller's 10 us or the channel's measured
+/// time per message, whichever is slower.
+pub fn per_msg_ns(control_msg_ns: u64) -> u64 {
+    control_msg_ns.max(LIVE_PER_MSG_NS)
+}
+
+/// The live controller's time per message (`ControllerConfig::default().per_msg`, as
+/// `live_bridge::replay::ControllerSetup` builds it).
+pub const LIVE_PER_MSG_NS: u64 = 10_000;
+
+/// A link's rate that serialises a packet of `size_bytes` in `cost_ns` (a host's per-packet
+/// cost as a link rate), or 10 Gbps when no cost was measured.
+fn rate_for(size_bytes: u32, cost_ns: u64) -> String {
+    if cost_ns == 0 {
+        return "10Gbps".into();
+    }
+    format!("{}bps", (u64::from(size_bytes) * 8 * 1_000_000_000 / cost_ns).max(1))
 }
 
 /// The twin's scenario text for a live SHarP handover (SHarP's Figure 1 testbed as
@@ -271,24 +303,26 @@ pub fn sharp_twin_toml(p: &SharpTwinParams, dir: &Path) -> Result<String> {
     let f = dir.join("live-twin-h1.csv");
     std::fs::write(&f, h1).with_context(|| format!("write {}", f.display()))?;
     let flow_bps = u64::from(p.size_bytes) * 8 * p.rate_pps;
+    let sw_rate = rate_for(p.size_bytes, p.switch_cost_ns);
     let mut links = String::new();
-    for (a, b) in [
-        ("h1", "ingr"),
-        ("ingr", "vnf1"),
-        ("ingr", "vnfn"),
-        ("vnf1", "egr"),
-        ("vnfn", "egr"),
-        ("egr", "h2rx"),
+    // The links a switch sends Host1's flow on carry the switch host's per-packet cost.
+    for (a, b, rate) in [
+        ("h1", "ingr", "10Gbps"),
+        ("ingr", "vnf1", sw_rate.as_str()),
+        ("ingr", "vnfn", sw_rate.as_str()),
+        ("vnf1", "egr", "10Gbps"),
+        ("vnfn", "egr", "10Gbps"),
+        ("egr", "h2rx", sw_rate.as_str()),
     ] {
         let _ = write!(
             links,
-            "\n[[links]]\nbetween = [\"{a}\", \"{b}\"]\nrate = \"10Gbps\"\ndelay = \"{hop}ns\"\nqueue = 100000\n"
+            "\n[[links]]\nbetween = [\"{a}\", \"{b}\"]\nrate = \"{rate}\"\ndelay = \"{hop}ns\"\nqueue = 100000\n"
         );
     }
     let nf = |name: &str| {
         format!(
             "\n[[nodes]]\nname = \"{name}\"\nkind = \"nf\"\nservice = \"{}ns\"\nqueue = 1000000\nstate_bytes = 10000\n",
-            p.service_ns.max(1)
+            p.service_ns.max(p.nf_cost_ns).max(1)
         )
     };
     Ok(format!(
@@ -296,9 +330,14 @@ pub fn sharp_twin_toml(p: &SharpTwinParams, dir: &Path) -> Result<String> {
 # (scenarios/src/live_compare.rs; the testbed of scenarios/examples/sharp_testbed.toml).
 # Parameters and their sources:
 # - control_latency: half the median control round trip to a switch host (calibration);
-# - link delays: the calibration's mean one-way delay over its two hops, per hop;
-# - switches: the switch hosts' software update model (E2's 20 us per rule);
-# - VNFs: the live hosts' service time, queue and state size; no link between them, so their
+# - per_msg: the live controller's 10 us a message, or the control channel's time per message
+#   in a burst of pings to a switch host if slower (calibration), {per_msg} ns;
+# - link delays: the calibration's mean one-way delay over its hops, per hop ({hop} ns);
+# - switches: the switch hosts' software update model (E2's 20 us per rule); a switch host's
+#   own time per packet, {swc} ns (calibration: its loop's busy time per packet; 0: not
+#   measured), is the rate of the links it sends Host1's flow on ({sw_rate});
+# - VNFs: the live hosts' service time ({svc} ns), or the NF host's own time per packet if
+#   slower ({nfc} ns, calibration), queue and state size; no link between them, so their
 #   state transfer crosses the network with the control latency (live: the control channel);
 # - traffic: Host1's flow at the live rate (the live Host2's answers are never buffered: they
 #   follow their requests, which SHarP holds; see live_compare.rs);
@@ -308,7 +347,7 @@ seed = 1
 duration = "{dur}ms"
 
 [controller]
-per_msg = "10us"
+per_msg = "{per_msg}ns"
 control_latency = "{ctl}ns"
 
 [[nodes]]
@@ -371,6 +410,10 @@ move = {{ flows = "all", from = "vnf1", to = "vnfn" }}
         silence = p.max_silence_ns.max(1),
         transfer = p.transfer_delay_ns,
         mid = p.count / 2 * 1_000_000_000 / p.rate_pps.max(1),
+        swc = p.switch_cost_ns,
+        nfc = p.nf_cost_ns,
+        svc = p.service_ns,
+        per_msg = p.per_msg_ns.max(1),
     ))
 }
 
@@ -436,6 +479,234 @@ pub fn compare_sharp(
         .collect()
 }
 
+/// What the twin of a live OpenNF move (`scenarios/live/opennf-*.toml`) is given.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct OpenNfTwinParams {
+    pub rate_pps: u64,
+    /// The source's packets (flows taking turns).
+    pub count: u64,
+    pub flows: u64,
+    pub size_bytes: u32,
+    /// The live NF hosts' `models::nf::Nf` parameters (`live_bridge::opennf`).
+    pub service_ns: u64,
+    pub queue: u32,
+    pub state_bytes: u32,
+    pub control_latency_ns: u64,
+    /// One hop's one-way delay (the calibration's mean one-way delay over its three links).
+    pub hop_delay_ns: u64,
+    /// A switch host's and an NF host's own time per packet (calibration; 0: not measured),
+    /// used as for SHarP ([`SharpTwinParams`]).
+    pub switch_cost_ns: u64,
+    pub nf_cost_ns: u64,
+    /// The controller's time per message, as for SHarP ([`SharpTwinParams::per_msg_ns`]).
+    pub per_msg_ns: u64,
+}
+
+/// The twin's scenario text for a live OpenNF move; its trace is written to `dir`.
+///
+/// ```text
+///  live:  source ══ sw ══ nf1 ══ sink        twin:  h1 ── s1 ──┬── nf1 ──┐
+///                     ╚═ nf2 ══╝                               └── nf2 ──┴─ s1 ── sink
+/// ```
+/// The twin's NFs hang off the switch (an NF links to switches only), so a packet crosses
+/// s1-nf twice: each of those links gets one hop's delay, `h1-s1` one, `s1-sink` 1 ns, and
+/// the three add up to the live path's three links.
+pub fn opennf_twin_toml(p: &OpenNfTwinParams, dir: &Path) -> Result<String> {
+    let flows = p.flows.max(1);
+    let per_flow = (p.count / flows).max(1);
+    let trace = dir.join("live-twin-opennf.csv");
+    let mut csv = String::from("flow_id,start_ns,size_bytes,src,dst,sport,dport,proto\n");
+    // Flows take turns as in the live source: flow f starts at f / rate.
+    for f in 0..flows {
+        let start = f * 1_000_000_000 / p.rate_pps.max(1);
+        let _ = writeln!(
+            csv,
+            "{f},{start},{},10.99.0.1,10.99.0.2,{},5000,17",
+            per_flow * u64::from(p.size_bytes),
+            1024 + f
+        );
+    }
+    std::fs::write(&trace, csv).with_context(|| format!("write {}", trace.display()))?;
+    let flow_bps = (u64::from(p.size_bytes) * 8 * p.rate_pps / flows).max(1);
+    let hop = p.hop_delay_ns.max(1);
+    let sw_rate = rate_for(p.size_bytes, p.switch_cost_ns);
+    let service = p.service_ns.max(p.nf_cost_ns).max(1);
+    let nf = |name: &str| {
+        format!(
+            "\n[[nodes]]\nname = \"{name}\"\nkind = \"nf\"\nservice = \"{service}ns\"\nqueue = {}\nstate_bytes = {}\n",
+            p.queue, p.state_bytes
+        )
+    };
+    Ok(format!(
+        r#"# Generated by `nftwin live --compare`: the twin of a live OpenNF loss-free move
+# (scenarios/src/live_compare.rs, live-bridge/src/opennf.rs). Parameters and their sources:
+# - control_latency: half the median control round trip to the switch host (calibration);
+# - link delays: the calibration's mean one-way delay (source, switch, NF, sink: 3 links) per
+#   link, {hop} ns: h1-s1 one, s1-nf* one each (crossed twice), s1-sink 1 ns;
+# - the switch: the switch host's software update model (E2's 20 us per rule); its own time
+#   per packet, {swc} ns (calibration: its loop's busy time per packet; 0: not measured), is
+#   the rate of the links to the NFs ({sw_rate});
+# - NFs: the live hosts' `models::nf::Nf` (service {svc} ns, or the NF host's own time per
+#   packet if slower, {nfc} ns from the calibration; queue {queue}; {state} bytes of state;
+#   export and import 5 us a flow, the defaults both use);
+# - per_msg: the live controller's 10 us a message (ControllerSetup::opennf), or the control
+#   channel's time per message in a burst of pings to the switch host if slower
+#   (calibration), {per_msg} ns;
+# - traffic: the live source's {flows} flows taking turns at {rate} pps, {size}-byte packets;
+# - the move of every flow from nf1 to nf2 halfway through the source's packets, OpenNF's
+#   loss-free guarantee with parallelizing, early release and late locking (the live one).
+name = "live-twin-opennf"
+seed = 1
+duration = "{dur}ms"
+
+[controller]
+per_msg = "{per_msg}ns"
+control_latency = "{ctl}ns"
+
+[[nodes]]
+name = "h1"
+kind = "source"
+
+[[nodes]]
+name = "s1"
+kind = "switch"
+update = {{ model = "software", per_rule = "20us" }}
+
+  [[nodes.rules]]
+  name = "to-nf1"
+  priority = 10
+  match = {{ from = "h1" }}
+  actions = [{{ output = "nf1" }}]
+
+  [[nodes.rules]]
+  name = "nf1-to-sink"
+  priority = 10
+  match = {{ from = "nf1" }}
+  actions = [{{ output = "sink" }}]
+
+  [[nodes.rules]]
+  name = "nf2-to-sink"
+  priority = 10
+  match = {{ from = "nf2" }}
+  actions = [{{ output = "sink" }}]
+{nf1}{nf2}
+[[nodes]]
+name = "sink"
+kind = "sink"
+
+[[links]]
+between = ["h1", "s1"]
+rate = "10Gbps"
+delay = "{hop}ns"
+queue = 100000
+
+[[links]]
+between = ["s1", "nf1"]
+rate = "{sw_rate}"
+delay = "{hop}ns"
+queue = 100000
+
+[[links]]
+between = ["s1", "nf2"]
+rate = "{sw_rate}"
+delay = "{hop}ns"
+queue = 100000
+
+[[links]]
+between = ["s1", "sink"]
+rate = "10Gbps"
+delay = "1ns"
+queue = 100000
+
+[[workloads]]
+source = "h1"
+trace = "live-twin-opennf.csv"
+mtu = {size}
+flow_rate = "{flow_bps}bps"
+
+[protocol]
+name = "opennf"
+guarantee = "loss-free"
+
+[[timeline]]
+at = "{mid}ns"
+move = {{ flows = "all", from = "nf1", to = "nf2" }}
+"#,
+        dur = p.count * 1000 / p.rate_pps.max(1) + 1000,
+        ctl = p.control_latency_ns.max(1),
+        swc = p.switch_cost_ns,
+        nfc = p.nf_cost_ns,
+        svc = p.service_ns,
+        queue = p.queue,
+        state = p.state_bytes,
+        rate = p.rate_pps,
+        size = p.size_bytes,
+        nf1 = nf("nf1"),
+        nf2 = nf("nf2"),
+        per_msg = p.per_msg_ns.max(1),
+        mid = p.count / 2 * 1_000_000_000 / p.rate_pps.max(1),
+    ))
+}
+
+/// Runs the twin of a live OpenNF move; its metrics.
+pub fn run_opennf_twin(
+    p: &OpenNfTwinParams,
+    dir: &Path,
+) -> Result<std::collections::BTreeMap<String, f64>> {
+    let text = opennf_twin_toml(p, dir)?;
+    let file = dir.join("live-twin.toml");
+    std::fs::write(&file, &text).with_context(|| format!("write {}", file.display()))?;
+    let s = spec::parse_str(&file.display().to_string(), &text, dir)
+        .map_err(|e| anyhow!("the generated twin scenario is invalid: {e}"))?;
+    Ok(driver::run_once(&s.config, 1).metrics)
+}
+
+/// What a live OpenNF move measured, in the comparison's terms.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct OpenNfMetrics {
+    pub lost_pkts: f64,
+    pub duplicate_pkts: f64,
+    pub lost_updates: f64,
+    pub move_ms: f64,
+    pub max_delay_ms: f64,
+    pub controller_buffer_peak_pkts: f64,
+}
+
+/// OpenNF's side-by-side rows: lost and duplicated packets and lost updates equal (zero: the
+/// move is loss-free), move duration, maximum delay and the controller's buffer peak within
+/// `tolerance`. (Loss-free without order-preserving: the NFs hold nothing, so there is no
+/// NF buffer to compare.)
+pub fn compare_opennf(
+    live: &OpenNfMetrics,
+    twin: &std::collections::BTreeMap<String, f64>,
+    tolerance: f64,
+) -> Vec<Row> {
+    let get = |k: &str| twin.get(k).copied().unwrap_or(f64::NAN);
+    let t = Some(tolerance);
+    let rows = [
+        ("lost_pkts", live.lost_pkts, get("sent_pkts") - get("delivered_pkts"), None),
+        ("duplicate_pkts", live.duplicate_pkts, get("duplicate_outputs"), None),
+        ("lost_updates", live.lost_updates, get("lost_updates"), None),
+        ("move_ms", live.move_ms, get("move_duration_ms"), t),
+        ("max_delay_ms", live.max_delay_ms, get("max_delay_ms"), t),
+        (
+            "controller_buffer_peak_pkts",
+            live.controller_buffer_peak_pkts,
+            get("max_controller_buffer_pkts"),
+            t,
+        ),
+    ];
+    rows.into_iter()
+        .map(|(metric, l, tw, tol)| {
+            let ok = match tol {
+                None => l == tw,
+                Some(r) => (l - tw).abs() <= r * tw.abs().max(l.abs()) || l == tw,
+            };
+            Row { metric, live: l, twin: tw, tolerance: tol, ok }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,6 +748,9 @@ mod tests {
             service_ns: 10_000,
             control_latency_ns: 100_000,
             hop_delay_ns: 50_000,
+            switch_cost_ns: 0,
+            nf_cost_ns: 0,
+            per_msg_ns: 10_000,
         }
     }
 
@@ -538,5 +812,66 @@ mod tests {
         let bad: Vec<_> = rows.iter().filter(|r| !r.ok).map(|r| r.metric).collect();
         assert_eq!(bad, vec!["handover_ms"]);
         assert!(table(&rows).contains("MISMATCH"));
+    }
+
+    fn opennf_params() -> OpenNfTwinParams {
+        OpenNfTwinParams {
+            rate_pps: 5000,
+            count: 10_000,
+            flows: 500,
+            size_bytes: 128,
+            service_ns: 1000,
+            queue: 1000,
+            state_bytes: 256,
+            control_latency_ns: 100_000,
+            hop_delay_ns: 60_000,
+            switch_cost_ns: 5_000,
+            nf_cost_ns: 5_000,
+            per_msg_ns: 10_000,
+        }
+    }
+
+    #[test]
+    fn the_opennf_twin_moves_500_flows_without_loss_and_a_wrong_twin_fails_the_verdict() {
+        let dir = std::env::temp_dir().join(format!("nftwin-opennf-twin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let right = run_opennf_twin(&opennf_params(), &dir).expect("twin");
+        let text = std::fs::read_to_string(dir.join("live-twin.toml")).expect("written");
+        // Ten times the control latency: 1 ms a trip.
+        let wrong = run_opennf_twin(
+            &OpenNfTwinParams { control_latency_ns: 1_000_000, ..opennf_params() },
+            &dir,
+        )
+        .expect("twin");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+        assert_eq!(right["sent_pkts"], 10_000.0, "{right:?}");
+        assert_eq!(right["delivered_pkts"], 10_000.0, "{right:?}");
+        assert_eq!(right["lost_updates"], 0.0);
+        // 128-byte packets serialised in the switch host's 5 us: 204.8 Mb/s.
+        assert!(text.contains("rate = \"204800000bps\""), "{text}");
+        // The NF serves at the slower of its service (1 us) and its host's cost (5 us).
+        assert!(text.contains("service = \"5000ns\""), "{text}");
+        let d = right["move_duration_ms"];
+        assert!(d > 0.0 && right["max_controller_buffer_pkts"] > 0.0, "{right:?}");
+        // A live run that behaved exactly like the right twin agrees with it ...
+        let live = OpenNfMetrics {
+            lost_pkts: 0.0,
+            duplicate_pkts: 0.0,
+            lost_updates: 0.0,
+            move_ms: d,
+            max_delay_ms: right["max_delay_ms"],
+            controller_buffer_peak_pkts: right["max_controller_buffer_pkts"],
+        };
+        assert!(compare_opennf(&live, &right, 0.25).iter().all(|r| r.ok));
+        // ... and not with the twin at ten times the control latency.
+        let rows = compare_opennf(&live, &wrong, 0.25);
+        let bad: Vec<_> = rows.iter().filter(|r| !r.ok).map(|r| r.metric).collect();
+        assert!(bad.contains(&"move_ms"), "{rows:?}");
+        assert!(table(&rows).contains("MISMATCH"));
+        // A live run that lost an update fails the equal rows whatever the timings.
+        let lossy = OpenNfMetrics { lost_updates: 3.0, ..live };
+        let rows = compare_opennf(&lossy, &right, 0.25);
+        let bad: Vec<_> = rows.iter().filter(|r| !r.ok).map(|r| r.metric).collect();
+        assert_eq!(bad, vec!["lost_updates"]);
     }
 }

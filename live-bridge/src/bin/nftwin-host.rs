@@ -115,7 +115,7 @@ mod live {
     use live_bridge::ctrlmsg;
     use live_bridge::dpdk::{Burst, Eal};
     use live_bridge::nfhost::{NfHost, NfHostOutput};
-    use live_bridge::roles::{self, Report, SinkStats, SourcePlan};
+    use live_bridge::roles::{self, Busy, Report, SinkStats, SourcePlan};
     use live_bridge::sys::stop_requested;
     use models::nf::NfConfig;
     use models::sharp::HslConfig;
@@ -189,6 +189,7 @@ mod live {
             use std::sync::atomic::Ordering;
             r.set("ctrl_accepted", c.accepted.load(Ordering::SeqCst));
             r.set("ctrl_rejected", c.rejected.load(Ordering::SeqCst));
+            c.report_waits_into(&mut r);
         }
         for p in 0..ports {
             let s = e.stats(p);
@@ -295,8 +296,11 @@ mod live {
         let (mut foreign, mut forwarded, mut dropped, mut idle) = (0u64, 0u64, 0u64, 0u32);
         let (mut ctrl_in, mut ctrl_bad, mut events_out, mut unsent) = (0u64, 0u64, 0u64, 0u64);
         let (mut ctrl_at, mut ctrl_to_event_ns) = (0u64, 0u64);
+        let mut busy = Busy::default();
         while !stop_requested() {
+            let t0 = clock.now();
             let mut got = 0;
+            let mut pkts = 0u64;
             // Control first: a rule update takes effect before the next burst is looked up.
             while let Some(cmd) = chan.as_ref().and_then(HostChannel::try_command) {
                 if cmd == "ping" {
@@ -323,6 +327,7 @@ mod live {
             for p in 0..ports {
                 let n = e.rx(p, &mut rx);
                 got += n;
+                pkts += n as u64;
                 for i in 0..n {
                     let Ok((pkt, _)) = wire::decode(rx.frame(i)) else {
                         foreign += 1;
@@ -366,6 +371,7 @@ mod live {
                     tx_backoff(took);
                 }
             }
+            busy.iteration(t0, clock.now(), pkts, got as u64);
             idle = if got == 0 { idle.saturating_add(1) } else { 0 };
             if idle > IDLE_POLLS {
                 // A pending rule update completes on time: never sleep past its deadline.
@@ -392,6 +398,7 @@ mod live {
         r.set("events_sent", events_out);
         r.set("events_unsent", unsent);
         r.set("last_ctrl_to_event_ns", ctrl_to_event_ns);
+        busy.report_into(&mut r);
         Ok(r)
     }
 
@@ -584,7 +591,10 @@ mod live {
         let (mut foreign, mut idle, mut peer_in, mut ctrl_bad) = (0u64, 0u32, 0u64, 0u64);
         let mut ctrl_in = 0u64;
         let (mut events, mut unsent, mut transmitted) = (0u64, 0u64, 0u64);
+        let mut busy = Busy::default();
         while !stop_requested() {
+            let t0 = clock.now();
+            let (mut pkts, mut outputs) = (0u64, 0u64);
             let mut got = 0;
             while let Some(cmd) = chan.as_ref().and_then(HostChannel::try_command) {
                 got += 1;
@@ -605,6 +615,7 @@ mod live {
             for p in 0..2u16 {
                 let n = e.rx(p, &mut rx);
                 got += n;
+                pkts += n as u64;
                 for i in 0..n {
                     match wire::decode(rx.frame(i)) {
                         Ok((pkt, _)) => host.on_packet(clock.now(), p, pkt),
@@ -613,6 +624,7 @@ mod live {
                 }
             }
             while let Some(o) = host.poll_output() {
+                outputs += 1;
                 match o {
                     NfHostOutput::Transmit { port, packet } => {
                         let q = usize::from(port);
@@ -648,6 +660,7 @@ mod live {
                     tx_backoff(took);
                 }
             }
+            busy.iteration(t0, clock.now(), pkts, got as u64 + outputs);
             idle = if got == 0 { idle.saturating_add(1) } else { 0 };
             if idle > IDLE_POLLS {
                 // The NF's service and the HSL's transfer delay complete on time.
@@ -671,6 +684,7 @@ mod live {
         r.set("ctrl_bad", ctrl_bad);
         r.set("events_sent", events);
         r.set("events_unsent", unsent);
+        busy.report_into(&mut r);
         Ok(r)
     }
 }

@@ -12,11 +12,14 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
-use live_bridge::forward::{self, ForwardPlan};
+use live_bridge::forward::{self, ForwardPlan, ForwardResult, NfCalibration};
 use live_bridge::opennf::OpenNfPlan;
 use live_bridge::reroute::{self, ReroutePlan};
+use live_bridge::roles::Busy;
 use live_bridge::sharp::SharpPlan;
-use scenarios::live_compare::{self, LiveMetrics, SharpMetrics, SharpTwinParams, TwinParams};
+use scenarios::live_compare::{
+    self, LiveMetrics, OpenNfMetrics, OpenNfTwinParams, SharpMetrics, SharpTwinParams, TwinParams,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Args)]
@@ -30,7 +33,7 @@ pub struct LiveArgs {
     #[arg(long, default_value = "live-out")]
     pub out: PathBuf,
     /// Calibrate, run live and in the twin, print both side by side with a verdict
-    /// (`reroute` only).
+    /// (`reroute`, `sharp`, `opennf`).
     #[arg(long)]
     pub compare: bool,
     /// Allowed relative difference for timing metrics in `--compare`.
@@ -40,6 +43,10 @@ pub struct LiveArgs {
     /// shows that the comparison can fail).
     #[arg(long, default_value_t = 1.0)]
     pub twin_control_scale: f64,
+    /// `sharp`, `opennf`: give the twin no per-packet host cost (the calibrated switch and NF
+    /// hosts' own time per packet is left out), to see what it changes.
+    #[arg(long)]
+    pub no_host_cost: bool,
 }
 
 #[derive(Debug, Args)]
@@ -136,13 +143,10 @@ pub fn run(args: LiveArgs) -> Result<ExitCode> {
         return run_sharp(&host_bin, &spec, &args);
     }
     if spec.kind == "opennf" {
-        if args.compare {
-            bail!("--compare is not built for the opennf kind yet (docs/live.md)");
-        }
         return run_opennf(&host_bin, &spec, &args);
     }
     if args.compare {
-        bail!("--compare needs a live file of kind `reroute` (the forward kind has no twin counterpart yet)");
+        bail!("--compare needs a live file of kind `reroute`, `sharp` or `opennf` (the forward kind has no twin counterpart yet)");
     }
     let plan = ForwardPlan {
         rate_pps: spec.rate_pps,
@@ -231,6 +235,7 @@ fn run_reroute(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<Exit
     println!("delay_max_us             {:.1}", r.delay_max_ns as f64 / 1e3);
     println!("controller_log           {}", log.display());
     eprintln!("source: {}\nswitch: {}\nsink:   {}", r.source, r.switch, r.sink);
+    print_event_waits(&r.event_waits);
     let ok = r.lost == 0 && r.duplicates == 0 && r.handover_ns.is_some();
     println!("verdict                  {}", if ok { "loss-free" } else { "LOSS or unfinished" });
     let Some(cal) = calibration else {
@@ -276,25 +281,11 @@ fn run_sharp(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCo
         service_ns: spec.service_us.unwrap_or(10) * 1_000,
         idle_us: spec.idle_us.unwrap_or(50),
     };
-    // Calibration first (for --compare): a forwarding run of a second at the same rate gives
-    // a hop's one-way delay and the control channel's round trip to a switch host.
+    // Calibration first (for --compare): a second of forwarding at the same rate through a
+    // switch host and an NF host gives a hop's one-way delay, the control channel's round trip
+    // to a switch host and both hosts' own time per packet.
     let calibration = if args.compare {
-        let cal = forward::run(
-            host_bin,
-            ForwardPlan {
-                rate_pps: spec.rate_pps,
-                count: spec.rate_pps,
-                flows: 1,
-                size_bytes: spec.size_bytes,
-            },
-        )
-        .map_err(|e| anyhow!("calibration run failed: {e}"))?;
-        eprintln!(
-            "calibration: control round trip {} us (median of 21), path delay mean {} us",
-            cal.control_rtt_ns / 1000,
-            cal.delay_mean_ns / 1000
-        );
-        Some(cal)
+        Some(calibrate_through_nf(host_bin, spec, 1, plan.idle_us)?)
     } else {
         None
     };
@@ -342,6 +333,7 @@ fn run_sharp(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCo
     ] {
         eprintln!("{n}: {rep}");
     }
+    print_event_waits(&r.event_waits);
     let ok = r.lost == 0
         && r.duplicates == 0
         && r.reordered == 0
@@ -365,9 +357,20 @@ fn run_sharp(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCo
         transfer_delay_ns: plan.transfer_delay_ns,
         max_silence_ns: plan.max_silence_ns,
         service_ns: plan.service_ns,
-        control_latency_ns: (cal.control_rtt_ns as f64 / 2.0 * args.twin_control_scale) as u64,
-        hop_delay_ns: cal.delay_mean_ns / 2,
+        // Half the median control round trip to the switch hosts under the run's own
+        // traffic, before the move (SharpResult::control_rtt_ns); the calibration's if the
+        // run was too short to measure it.
+        control_latency_ns: (sharp_rtt(&r, &cal) as f64 / 2.0 * args.twin_control_scale) as u64,
+        hop_delay_ns: cal.delay_mean_ns / cal.hops.max(1),
+        switch_cost_ns: host_cost(&cal.switch, args),
+        nf_cost_ns: host_cost(&cal.nf, args),
+        per_msg_ns: live_compare::per_msg_ns(cal.control_msg_ns),
     };
+    eprintln!(
+        "control round trip to the switch hosts: {} us in the run before the move, {} us in the calibration",
+        r.control_rtt_ns / 1000,
+        cal.control_rtt_ns / 1000
+    );
     let twin = live_compare::run_sharp_twin(&params, out)?;
     let live = SharpMetrics {
         lost_pkts: r.lost as f64,
@@ -383,14 +386,84 @@ fn run_sharp(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCo
     let rows = live_compare::compare_sharp(&live, &twin, tolerance);
     println!();
     println!(
-        "twin parameters: control_latency {} us, hop delay {} us (scenario: {})",
+        "twin parameters: control_latency {} us, per_msg {} us, hop delay {} us, switch host {} ns/pkt, NF host {} ns/pkt (scenario: {})",
         params.control_latency_ns / 1000,
+        params.per_msg_ns / 1000,
         params.hop_delay_ns / 1000,
+        params.switch_cost_ns,
+        params.nf_cost_ns,
         out.join("live-twin.toml").display()
     );
     print!("{}", live_compare::table(&rows));
     let agree = rows.iter().all(|r| r.ok);
     Ok(if ok && agree { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
+/// The calibration of a twin whose packets cross switch and NF hosts: a second of the live
+/// file's traffic through source, switch, NF (`service_ns`, `--idle-us idle_us`) and sink.
+fn calibrate_through_nf(
+    host_bin: &Path,
+    spec: &LiveSpec,
+    service_ns: u64,
+    idle_us: u64,
+) -> Result<ForwardResult> {
+    let cal = forward::run_through_nf(
+        host_bin,
+        ForwardPlan {
+            rate_pps: spec.rate_pps,
+            count: spec.rate_pps,
+            flows: spec.flows,
+            size_bytes: spec.size_bytes,
+        },
+        NfCalibration { service_ns, idle_us },
+    )
+    .map_err(|e| anyhow!("calibration run failed: {e}"))?;
+    eprintln!(
+        "calibration: control round trip {} us (median of 21), {} us a message in a burst of {}, \
+         path delay mean {} us over {} links, switch host {} ns/pkt, NF host {} ns/pkt (busy time \
+         per packet), lost {}",
+        cal.control_rtt_ns / 1000,
+        cal.control_msg_ns / 1000,
+        forward::CONTROL_BURST,
+        cal.delay_mean_ns / 1000,
+        cal.hops,
+        Busy::per_pkt_ns(&cal.switch).unwrap_or(0),
+        Busy::per_pkt_ns(&cal.nf).unwrap_or(0),
+        cal.lost
+    );
+    Ok(cal)
+}
+
+/// The SHarP twin's control round trip: the one measured in the run, else the calibration's.
+fn sharp_rtt(r: &live_bridge::sharp::SharpResult, cal: &ForwardResult) -> u64 {
+    if r.control_rtt_ns > 0 {
+        r.control_rtt_ns
+    } else {
+        cal.control_rtt_ns
+    }
+}
+
+/// Where each host's events to the controller waited (stderr; docs/live.md).
+fn print_event_waits(w: &std::collections::BTreeMap<String, live_bridge::control::Waits>) {
+    for (h, w) in w.iter().filter(|(_, w)| w.n > 0) {
+        eprintln!(
+            "events from {h}: {}, on the way {} us mean / {} us max, in the run {} us mean / {} us max",
+            w.n,
+            w.transit_sum / w.n / 1000,
+            w.transit_max / 1000,
+            w.queue_sum / w.n / 1000,
+            w.queue_max / 1000
+        );
+    }
+}
+
+/// A calibrated host's own time per packet for the twin (0 with `--no-host-cost`).
+fn host_cost(report: &live_bridge::roles::Report, args: &LiveArgs) -> u64 {
+    if args.no_host_cost {
+        0
+    } else {
+        Busy::per_pkt_ns(report).unwrap_or(0)
+    }
 }
 
 fn run_opennf(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCode> {
@@ -401,6 +474,11 @@ fn run_opennf(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitC
         flows: spec.flows,
         size_bytes: spec.size_bytes,
         idle_us: spec.idle_us.unwrap_or(50),
+    };
+    let calibration = if args.compare {
+        Some(calibrate_through_nf(host_bin, spec, 1, plan.idle_us)?)
+    } else {
+        None
     };
     eprintln!(
         "live: {} packets at {} pps ({} flows) through nf1; OpenNF moves every flow to nf2 halfway (loss-free)",
@@ -453,7 +531,48 @@ fn run_opennf(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitC
         "verdict                      {}",
         if ok { "loss-free" } else { "VIOLATION or unfinished" }
     );
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
+    let Some(cal) = calibration else {
+        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) });
+    };
+    // The NF hosts' parameters are live_bridge::opennf's (the twin's defaults).
+    let params = OpenNfTwinParams {
+        rate_pps: plan.rate_pps,
+        count: plan.count,
+        flows: plan.flows,
+        size_bytes: plan.size_bytes,
+        service_ns: live_bridge::opennf::NF_SERVICE_NS,
+        queue: live_bridge::opennf::NF_QUEUE,
+        state_bytes: live_bridge::opennf::NF_STATE_BYTES,
+        control_latency_ns: (cal.control_rtt_ns as f64 / 2.0 * args.twin_control_scale) as u64,
+        hop_delay_ns: cal.delay_mean_ns / cal.hops.max(1),
+        switch_cost_ns: host_cost(&cal.switch, args),
+        nf_cost_ns: host_cost(&cal.nf, args),
+        per_msg_ns: live_compare::per_msg_ns(cal.control_msg_ns),
+    };
+    let twin = live_compare::run_opennf_twin(&params, out)?;
+    let live = OpenNfMetrics {
+        lost_pkts: r.lost as f64,
+        duplicate_pkts: r.duplicates as f64,
+        lost_updates: r.lost_updates as f64,
+        move_ms: r.move_ns.map_or(f64::NAN, |n| n as f64 / 1e6),
+        max_delay_ms: r.delay_max_ns as f64 / 1e6,
+        controller_buffer_peak_pkts: f64::from(r.controller_buffer_peak_pkts),
+    };
+    let tolerance = spec.tolerance.unwrap_or(args.tolerance);
+    let rows = live_compare::compare_opennf(&live, &twin, tolerance);
+    println!();
+    println!(
+        "twin parameters: control_latency {} us, per_msg {} us, hop delay {} us, switch host {} ns/pkt, NF host {} ns/pkt (scenario: {})",
+        params.control_latency_ns / 1000,
+        params.per_msg_ns / 1000,
+        params.hop_delay_ns / 1000,
+        params.switch_cost_ns,
+        params.nf_cost_ns,
+        out.join("live-twin.toml").display()
+    );
+    print!("{}", live_compare::table(&rows));
+    let agree = rows.iter().all(|r| r.ok);
+    Ok(if ok && agree { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
 fn parse(file: &Path, text: &str) -> Result<LiveSpec> {
