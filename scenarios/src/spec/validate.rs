@@ -1303,6 +1303,30 @@ fn protocol(cx: &mut Cx, spec: &ScenarioSpec) -> ProtocolConfig {
                 models::sharp::HslConfig { transfer_delay, ..Default::default() },
             )
         }
+        "e2-migration-avoidance" => {
+            let mut c = models::e2::avoidance::E2AvoidanceConfig::default();
+            if let Some(v) = p.and_then(|p| p.share.as_ref()) {
+                let share = *v.get_ref();
+                if share > 0.0 && share <= 1.0 {
+                    c.share = share;
+                } else {
+                    cx.push(
+                        v.span(),
+                        ErrorKind::OutOfRange {
+                            key: "share",
+                            what: "in (0, 1] (the fraction of the flow-ID space the new \
+                                   instance gets)",
+                            got: share.to_string(),
+                            example: "share = 0.5",
+                        },
+                    );
+                }
+            }
+            if let Some(v) = p.and_then(|p| p.push_threshold.as_ref()) {
+                c.push_threshold = *v.get_ref() as usize;
+            }
+            ProtocolConfig::E2MigrationAvoidance(c)
+        }
         "opennf" | "split-merge" => {
             let mut c = if name == "opennf" {
                 OpenNfConfig::opennf(Guarantee::LossFree)
