@@ -245,6 +245,7 @@ pub fn encode_nf_event(e: &NfEvent) -> R<String> {
             format!("pkt {id} {} {}", encode_packet(packet), u8::from(*exported))
         }
         NfEvent::SetFilter { .. } => return Err(CtrlMsgError::Unsupported("U-HAUL's SetFilter")),
+        NfEvent::E2d(_) => return Err(CtrlMsgError::Unsupported("E2's E2D events")),
     })
 }
 
@@ -333,6 +334,7 @@ pub fn encode_nf_ctrl(c: &NfCtrl) -> R<String> {
         NfCtrl::GetElephant { .. } => {
             return Err(CtrlMsgError::Unsupported("U-HAUL's getElephant"))
         }
+        NfCtrl::E2d(_) => return Err(CtrlMsgError::Unsupported("E2's E2D commands")),
     })
 }
 

@@ -230,6 +230,10 @@ pub enum NfCtrl {
         filter: Match,
         detection: Detection,
     },
+    /// E2's manager to the E2D (software dataplane) of the instance's server (E2 section
+    /// 5.4's range filters and exceptions); a driver hands it to the server's
+    /// [`crate::e2::migration::E2d`], an instance without one ignores it.
+    E2d(crate::e2::migration::E2dCmd),
 }
 
 /// NF to controller.
@@ -261,6 +265,9 @@ pub enum NfEvent {
     },
     /// SHarP: a reply of the handover support layer (`ACK`, released).
     Hsl(crate::sharp::HslReply),
+    /// E2: an event of the E2D of the instance's server (flows ending, the split's filters in
+    /// place, the remaining exceptions).
+    E2d(crate::e2::migration::E2dEvent),
     /// Hold `id` ended: its marker arrived (behind every packet released before it) and the
     /// held packets are being served (OpenNF's order-preserving move waits for this).
     HoldEnded {
@@ -773,6 +780,8 @@ impl Nf {
                     active,
                 }));
             }
+            // The server's E2D, not the instance, acts on these (the driver routes them).
+            NfCtrl::E2d(_) => {}
         }
         if self.control_done_at.is_none() {
             self.start_control(now);

@@ -683,7 +683,7 @@ impl Protocol for OpenNf {
                 }
                 _ => self.unexpected += 1,
             },
-            NfEvent::Hsl(_) => self.unexpected += 1,
+            NfEvent::Hsl(_) | NfEvent::E2d(_) => self.unexpected += 1,
             NfEvent::HoldEnded { id } => self.on_hold_ended(id, io),
         }
     }

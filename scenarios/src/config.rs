@@ -173,6 +173,10 @@ pub enum ProtocolConfig {
     /// SHarP's handover: the controller side, and the handover support layer every NF
     /// instance then runs.
     Sharp(models::sharp::SharpConfig, models::sharp::HslConfig),
+    /// E2's migration avoidance (section 5.4): a move splits `src`'s flow-ID space, the top
+    /// `share` going to `dst`, affinity kept; `src`'s server runs an E2D and the move's switch
+    /// gets the tunnel rule for the E2D's detour.
+    E2MigrationAvoidance(models::e2::avoidance::E2AvoidanceConfig),
 }
 
 impl ProtocolConfig {
@@ -185,6 +189,7 @@ impl ProtocolConfig {
             ProtocolConfig::OpenNf(_) => "opennf",
             ProtocolConfig::Uhaul(_) => "uhaul",
             ProtocolConfig::Sharp(..) => "sharp",
+            ProtocolConfig::E2MigrationAvoidance(_) => "e2-migration-avoidance",
         }
     }
 }

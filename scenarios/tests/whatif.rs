@@ -339,6 +339,76 @@ fn the_ids_plans_instance_crash_shows_in_its_ranking() {
     assert!(o.recommended().is_some(), "{table}");
 }
 
+/// E2's migration avoidance on the IDS plan (the plan's alternative, its share of 0.5): without
+/// the plan's fault, affinity holds on every seed (no flow is processed at both instances,
+/// the new instance only gets flows of the moved range) and nothing is lost, reordered,
+/// buffered or duplicated, while the mechanism did work (exceptions kept at the old instance
+/// on some seed, new flows detoured through its E2D on some seed, the split pushed to the
+/// switch on every seed). With the plan's crash of the new instance, what is lost is only what
+/// reached the crashed instance: no update is reordered, every lost packet died at the down
+/// instance, and the losses stay within the plan's budget.
+#[test]
+fn e2_migration_avoidance_on_the_ids_plan_keeps_affinity_and_loses_only_what_the_crash_drops() {
+    use models::oracle::LossCause;
+    use scenarios::config::NodeIdx;
+    let protocol = "e2-migration-avoidance";
+    let p = plan::load(&maintenance("ids-scale-out.toml")).unwrap();
+    let whatif::PlanKind::Nf(faulty) = &p.kind else { panic!("an nf plan") };
+    let mut calm = faulty.clone();
+    calm.faults.clear();
+    let alt = p
+        .alternatives
+        .iter()
+        .find(|a| matches!(&a.how, plan::How::Move { protocol: q, .. } if q == protocol))
+        .expect("the IDS plan offers E2 migration avoidance");
+    let plan::How::Move { start_ns, .. } = alt.how else { unreachable!() };
+    let m = ((1.0 - calm.share) * 4_294_967_296.0) as u64;
+    let (mut exceptions, mut detoured) = (0.0, 0.0);
+    for seed in whatif::seeds_of(&p) {
+        let cfg = whatif::scenario(&p, &calm, protocol, start_ns, seed);
+        let mut b = scenarios::driver::build(&cfg, seed);
+        b.run();
+        let r = b.outcome(&cfg);
+        let o = &r.oracle;
+        let case = format!("seed {seed}: {o:?} {:?}", r.metrics);
+        assert!(r.moves.iter().all(|m| m.finished.is_some()) && !r.moves.is_empty(), "{case}");
+        assert_eq!(
+            (o.lost_updates, o.reordered_updates, o.duplicate_outputs, o.duplicate_updates),
+            (0, 0, 0, 0),
+            "{case}"
+        );
+        assert_eq!(o.state_mismatch, 0, "{case}");
+        assert_eq!(o.lost_packets.values().sum::<u64>(), 0, "{case}");
+        assert!(r.verdict.honoured, "{case}");
+        assert_eq!(r.metrics["max_controller_buffer_pkts"], 0.0, "nothing paused: {case}");
+        assert_eq!(r.metrics["protocol_unexpected"], 0.0, "{case}");
+        assert!(r.metrics.contains_key("e2_switch_converged_ms"), "{case}");
+        exceptions += r.metrics["max_e2d_exceptions"];
+        detoured += r.metrics["e2d_detoured_pkts"];
+        // Affinity: each flow's state is at one instance; the new one has only [M, Y).
+        let flows = |n: u32| -> Vec<(u64, u32)> {
+            b.nf(NodeIdx(n)).unwrap().states().iter().map(|(f, s)| (f.0, s.hash)).collect()
+        };
+        let (old, new) = (flows(2), flows(3));
+        assert!(!new.is_empty(), "the split sends new flows to the new instance: {case}");
+        assert!(new.iter().all(|&(_, h)| h as u64 >= m), "{case}");
+        assert!(old.iter().all(|(f, _)| new.iter().all(|(g, _)| f != g)), "{case}");
+    }
+    assert!(exceptions > 0.0 && detoured > 0.0, "{exceptions} {detoured}");
+
+    let budget = p.constraints.iter().find(|c| c.key == "lost_updates").unwrap().limit;
+    for seed in whatif::seeds_of(&p) {
+        let cfg = whatif::scenario(&p, faulty, protocol, start_ns, seed);
+        let r = scenarios::driver::run_once(&cfg, seed);
+        let o = &r.oracle;
+        let case = format!("seed {seed} with the crash: {o:?}");
+        assert_eq!((o.reordered_updates, o.duplicate_outputs), (0, 0), "{case}");
+        let lost: u64 = o.lost_packets.values().sum();
+        assert_eq!(o.lost_packets.get(&LossCause::NfDown).copied().unwrap_or(0), lost, "{case}");
+        assert!(o.lost_updates as f64 <= budget, "{case}");
+    }
+}
+
 #[test]
 fn a_malformed_plan_names_line_col_and_the_fix() {
     let text = "[plan]\nkind = \"nf\"\nwindow = \"20ms\"\n\n[traffic]\nload = 0.5\n\n\

@@ -102,8 +102,9 @@ pub struct TrackedFlow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum E2dCmd {
     /// Install `[X, M) -> A`, `[M, Y) -> A'` and an exception `f -> A` for every tracked flow
-    /// with a flow ID in `[M, Y)`.
-    Split { m: u64 },
+    /// with a flow ID in `[M, Y)`; report the remaining exceptions
+    /// ([`E2dEvent::ExceptionsRemaining`]) once at most `report_at` remain.
+    Split { m: u64, report_at: usize },
     /// Always-migrate: hold (pause) the packets of flows with a flow ID in `[M, Y)`.
     Hold { m: u64 },
     /// Always-migrate: the held flows' state is at A'; send `[M, Y)` to A' from now on and
@@ -122,6 +123,11 @@ pub enum E2dEvent {
     SplitApplied { exceptions: usize },
     /// An exception was removed (its flow ended); `left` remain.
     ExceptionsLeft { left: usize },
+    /// At most the split's `report_at` exceptions remain: these (sent once, over the control
+    /// channel, so that the manager can push them to the hardware switch; E2 5.4: "when the
+    /// number of exceptions drops below some threshold, the new ranges and remaining
+    /// exceptions are pushed to the switch").
+    ExceptionsRemaining { flows: Vec<TrackedFlow> },
     /// The hold is in place; `flows` are the tracked flows it covers (the state to move).
     HoldApplied { flows: Vec<TrackedFlow> },
     /// `[M, Y)` now goes to A'; the held packets were released.
@@ -159,6 +165,8 @@ pub struct E2d {
     split_m: Option<u64>,
     /// The exceptions: flows of `F_old(A)` in `[M, Y)`.
     exceptions: BTreeSet<FlowId>,
+    /// The split's `report_at`, until the remaining exceptions are reported.
+    report_at: Option<usize>,
     hold_m: Option<u64>,
     held: VecDeque<Packet>,
     /// Commands in progress: each applies when its rules are written (software dataplane:
@@ -177,6 +185,7 @@ impl E2d {
             tracked: BTreeMap::new(),
             split_m: None,
             exceptions: BTreeSet::new(),
+            report_at: None,
             hold_m: None,
             held: VecDeque::new(),
             pending: VecDeque::new(),
@@ -249,12 +258,22 @@ impl E2d {
             // E2 5.4: "As flows in F_old(A) gradually terminate, the corresponding exception
             // rules can be removed".
             self.out.push_back(E2dEvent::ExceptionsLeft { left: self.exceptions.len() });
+            self.report_remaining();
+        }
+    }
+
+    /// Reports the remaining exceptions once they are at most the split's `report_at`.
+    fn report_remaining(&mut self) {
+        if self.report_at.is_some_and(|r| self.exceptions.len() <= r) {
+            self.report_at = None;
+            let flows = self.exception_flows();
+            self.out.push_back(E2dEvent::ExceptionsRemaining { flows });
         }
     }
 
     pub fn handle_cmd(&mut self, now: Time, cmd: E2dCmd) {
         let rules = match &cmd {
-            E2dCmd::Split { m } => {
+            E2dCmd::Split { m, .. } => {
                 2 + self.tracked.values().filter(|t| t.hash as u64 >= *m).count()
             }
             E2dCmd::Hold { .. } => 1,
@@ -274,7 +293,7 @@ impl E2d {
 
     fn apply(&mut self, cmd: E2dCmd) {
         match cmd {
-            E2dCmd::Split { m } => {
+            E2dCmd::Split { m, report_at } => {
                 // Our choice: the exceptions are the flow tracker's entries of [M, Y) at the
                 // instant the filters take effect, so no flow of F_old(A) is missed.
                 self.exceptions =
@@ -283,6 +302,8 @@ impl E2d {
                 self.stats.max_exceptions = self.stats.max_exceptions.max(self.exceptions.len());
                 self.split_m = Some(m);
                 self.out.push_back(E2dEvent::SplitApplied { exceptions: self.exceptions.len() });
+                self.report_at = Some(report_at);
+                self.report_remaining();
             }
             E2dCmd::Hold { m } => {
                 self.stats.rules_applied += 1;
@@ -327,8 +348,19 @@ pub struct SplitConfig {
     /// The hardware switch's port to A's server and to A''s server.
     pub port_original: PortId,
     pub port_new: PortId,
-    /// The hardware switch's rule `[X, Y) -> A` (here the whole space, `[0, 2^32)`).
-    pub original_rule: Cookie,
+    /// The hardware switch's rule `[X, Y) -> A` (here the whole space, `[0, 2^32)`), which
+    /// the push turns into `[M, Y) -> A'`. `None`: the manager cannot name it (a controller
+    /// protocol sees no cookie of the operator's rules), so the push adds its own `[M, Y) ->
+    /// A'` below `[X, M) -> A`, both above the original rule, which they shadow.
+    pub original_rule: Option<Cookie>,
+    /// The hardware switch's port the traffic to split arrives on: every rule of the split
+    /// matches it. `None`: any port. A switch that A's output passes through again (one switch
+    /// in front of and behind the instances) needs it, or the split's rules would send A's
+    /// output back to A.
+    pub in_port: Option<PortId>,
+    /// The fraction of A's flow-ID space that goes to A' (`[M, Y)`, so `M = Y - share (Y -
+    /// X)`); E2 7.2 splits in half, 0.5. In (0, 1].
+    pub new_share: f64,
     /// Migration avoidance pushes the filters to the switch when at most this many exceptions
     /// remain. The paper gives no value (ours; see the figure definition).
     pub push_threshold: usize,
@@ -389,6 +421,11 @@ pub struct SplitStats {
 
 const PRIO_EXCEPTION: u16 = 30;
 const PRIO_RANGE: u16 = 20;
+/// `[M, Y) -> A'` when the manager adds it itself (`original_rule: None`): below `[X, M)`.
+const PRIO_UPPER: u16 = 19;
+/// Cookies of the range rules the manager adds when it cannot name the original rule.
+const COOKIE_LOWER: Cookie = Cookie(0xE2 << 48 | 1);
+const COOKIE_UPPER: Cookie = Cookie(0xE2 << 48 | 2);
 
 /// The manager's split machine. Call contract as [`E2d`]'s.
 pub struct SplitController {
@@ -442,6 +479,16 @@ impl SplitController {
     pub fn config(&self) -> &SplitConfig {
         &self.cfg
     }
+    /// Exceptions installed or queued on the hardware switch (their flows have not ended).
+    pub fn hw_exceptions(&self) -> usize {
+        self.hw_exceptions.len()
+    }
+
+    /// `M`: `[M, Y)`, the top `new_share` of the flow-ID space, goes to A'.
+    fn split_point(&self) -> u64 {
+        let share = self.cfg.new_share.clamp(0.0, 1.0);
+        FLOW_ID_SPACE - (share * FLOW_ID_SPACE as f64).round() as u64
+    }
 
     fn enter(&mut self, now: Time, phase: SplitPhase) {
         self.phase = phase;
@@ -458,7 +505,7 @@ impl SplitController {
         FlowMod::Add(Rule {
             cookie: Cookie(t.flow.0 | 1 << 63),
             priority: PRIO_EXCEPTION,
-            matcher: Match::flow(&t.tuple),
+            matcher: Match { in_port: self.cfg.in_port, ..Match::flow(&t.tuple) },
             actions: vec![Action::Output(self.cfg.port_original)],
             idle_timeout: None,
         })
@@ -467,19 +514,38 @@ impl SplitController {
     /// `[X, M) -> A`, then the original rule `[X, Y) -> A` becomes `[M, Y) -> A'` (lower
     /// priority than `[X, M)`, so it only sees `[M, Y)`), replacing the original rule.
     fn range_rules(&self) -> Vec<FlowMod> {
-        vec![
+        let in_port = self.cfg.in_port;
+        let lower = |cookie| {
             FlowMod::Add(Rule {
-                cookie: Cookie(self.cfg.original_rule.0 ^ 0x5eed),
+                cookie,
                 priority: PRIO_RANGE,
-                matcher: Match::hash_range(0, self.m as u32),
+                // `M` is at most 2^32 - 1 here: a share is above 0.
+                matcher: Match { in_port, ..Match::hash_range(0, self.m as u32) },
                 actions: vec![Action::Output(self.cfg.port_original)],
                 idle_timeout: None,
-            }),
-            FlowMod::Modify {
-                cookie: self.cfg.original_rule,
-                actions: vec![Action::Output(self.cfg.port_new)],
-            },
-        ]
+            })
+        };
+        match self.cfg.original_rule {
+            Some(original) => vec![
+                lower(Cookie(original.0 ^ 0x5eed)),
+                FlowMod::Modify {
+                    cookie: original,
+                    actions: vec![Action::Output(self.cfg.port_new)],
+                },
+            ],
+            // A `u32` hash range cannot name `Y = 2^32`: `[M, Y)` is everything `[X, M)` does
+            // not take, one priority below it.
+            None => vec![
+                lower(COOKIE_LOWER),
+                FlowMod::Add(Rule {
+                    cookie: COOKIE_UPPER,
+                    priority: PRIO_UPPER,
+                    matcher: Match { in_port, ..Match::any() },
+                    actions: vec![Action::Output(self.cfg.port_new)],
+                    idle_timeout: None,
+                }),
+            ],
+        }
     }
 
     fn send_hw(&mut self, mods: Vec<FlowMod>, last: bool) {
@@ -508,8 +574,9 @@ impl SplitController {
         }
         match self.cfg.strategy {
             Strategy::MigrationAvoidance => {
-                self.m = FLOW_ID_SPACE / 2;
-                self.out.push_back(SplitOutput::ToE2d(E2dCmd::Split { m: self.m }));
+                self.m = self.split_point();
+                let report_at = self.cfg.push_threshold;
+                self.out.push_back(SplitOutput::ToE2d(E2dCmd::Split { m: self.m, report_at }));
                 self.enter(now, SplitPhase::SplittingInE2d);
             }
             Strategy::NeverMigrate => {
@@ -525,13 +592,13 @@ impl SplitController {
                 self.m = if room == 0 {
                     FLOW_ID_SPACE
                 } else if hashes.len() <= room {
-                    FLOW_ID_SPACE / 2
+                    self.split_point()
                 } else {
                     // Just above the first flow that does not fit (flows sharing its hash
                     // stay below M with it).
                     hashes[room] + 1
                 }
-                .max(FLOW_ID_SPACE / 2);
+                .max(self.split_point());
                 let old: Vec<TrackedFlow> =
                     tracked.iter().filter(|t| t.hash as u64 >= self.m).copied().collect();
                 self.hw_room = room - old.len();
@@ -540,7 +607,7 @@ impl SplitController {
             }
             Strategy::AlwaysMigrate => {
                 // E2 7.2: "migrates half the active flows to the new NF instance".
-                self.m = FLOW_ID_SPACE / 2;
+                self.m = self.split_point();
                 self.out.push_back(SplitOutput::ToE2d(E2dCmd::Hold { m: self.m }));
                 self.enter(now, SplitPhase::Pausing);
             }
@@ -556,6 +623,11 @@ impl SplitController {
                 E2dEvent::SplitApplied { .. },
             ) => self.enter(now, SplitPhase::Detouring),
             (Strategy::MigrationAvoidance, _, E2dEvent::ExceptionsLeft { .. }) => {}
+            // The E2D's report of its remaining exceptions (a driver that reads the E2D
+            // directly may already have called `exceptions_left`: then this is a no-op).
+            (Strategy::MigrationAvoidance, _, E2dEvent::ExceptionsRemaining { flows }) => {
+                self.exceptions_left(now, &flows)
+            }
             (_, _, E2dEvent::FlowEnded { flow }) => {
                 self.newcomers.retain(|t| t.flow != flow);
                 if self.hw_exceptions.contains(&flow) {
@@ -591,7 +663,9 @@ impl SplitController {
                 self.send_hw(mods, true);
                 self.enter(now, SplitPhase::PushingToSwitch);
             }
-            (_, _, E2dEvent::FlowStarted(_)) | (_, _, E2dEvent::ExceptionsLeft { .. }) => {}
+            (_, _, E2dEvent::FlowStarted(_))
+            | (_, _, E2dEvent::ExceptionsLeft { .. })
+            | (_, _, E2dEvent::ExceptionsRemaining { .. }) => {}
             _ => self.stats.unexpected += 1,
         }
     }
@@ -709,7 +783,7 @@ mod tests {
         assert!(matches!(e.steer(pkt(1, 0, HI, false)), Steer::Local(_)));
         assert!(matches!(e.steer(pkt(2, 0, LO, false)), Steer::Local(_)));
         events(&mut e);
-        e.handle_cmd(Time::ZERO, E2dCmd::Split { m: FLOW_ID_SPACE / 2 });
+        e.handle_cmd(Time::ZERO, E2dCmd::Split { m: FLOW_ID_SPACE / 2, report_at: 0 });
         // Two ranges and one exception at 20 us each.
         assert_eq!(e.poll_timeout(), Some(Time::ZERO + Dur::from_micros(60)));
         e.handle_timeout(Time::ZERO + Dur::from_micros(60));
@@ -721,7 +795,11 @@ mod tests {
         assert!(matches!(e.steer(pkt(1, 2, HI, true)), Steer::Local(_)));
         assert_eq!(
             events(&mut e),
-            vec![E2dEvent::FlowEnded { flow: FlowId(1) }, E2dEvent::ExceptionsLeft { left: 0 }]
+            vec![
+                E2dEvent::FlowEnded { flow: FlowId(1) },
+                E2dEvent::ExceptionsLeft { left: 0 },
+                E2dEvent::ExceptionsRemaining { flows: vec![] }
+            ]
         );
         // The flow's ID space is A''s now.
         assert!(matches!(e.steer(pkt(1, 3, HI, false)), Steer::Detour(_)));
@@ -751,7 +829,9 @@ mod tests {
             strategy,
             port_original: PortId(1),
             port_new: PortId(2),
-            original_rule: Cookie(1),
+            original_rule: Some(Cookie(1)),
+            in_port: None,
+            new_share: 0.5,
             push_threshold: 1,
             hw_free_entries: 2046,
             export_per_flow: Dur::from_micros(5),
@@ -773,7 +853,10 @@ mod tests {
         let mut c = SplitController::new(cfg(Strategy::MigrationAvoidance));
         c.split(Time::ZERO, &[tracked(1, HI), tracked(2, HI)]);
         let out = outputs(&mut c);
-        assert_eq!(out[0], SplitOutput::ToE2d(E2dCmd::Split { m: FLOW_ID_SPACE / 2 }));
+        assert_eq!(
+            out[0],
+            SplitOutput::ToE2d(E2dCmd::Split { m: FLOW_ID_SPACE / 2, report_at: 1 })
+        );
         c.handle_e2d(Time::ZERO, E2dEvent::SplitApplied { exceptions: 2 });
         assert_eq!(c.phase(), SplitPhase::Detouring);
         // Two exceptions are above the threshold of one: nothing is pushed yet.

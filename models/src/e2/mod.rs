@@ -66,6 +66,7 @@
 //!
 //! Not here (later work on this module): Figure 12.
 
+pub mod avoidance;
 pub mod fig9;
 pub mod hardware;
 pub mod igraph;

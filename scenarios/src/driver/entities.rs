@@ -520,6 +520,11 @@ pub(crate) struct NfEntity {
     pub nf: Nf,
     /// SHarP's handover support layer, between the instance's ports and the NF.
     pub hsl: Option<models::sharp::Hsl>,
+    /// E2: the E2D of the instance's server (the software dataplane in front of it), on an
+    /// instance a migration-avoidance move splits. It sees every data packet first: it keeps
+    /// the instance's flows and exceptions local and detours new flows of the moved range,
+    /// tagged, back through the switch to the new instance.
+    pub e2d: Option<models::e2::migration::E2d>,
     /// Messages this instance sent to another instance (state, packets, done): SHarP's `V`.
     pub peer_msgs: u64,
     link: Option<LinkId>,
@@ -546,6 +551,7 @@ impl NfEntity {
         NfEntity {
             nf,
             hsl: None,
+            e2d: None,
             peer_msgs: 0,
             link: None,
             back: None,
@@ -601,6 +607,7 @@ impl NfEntity {
                 }
             }
             busy |= self.drain_nf(ctx, me);
+            busy |= self.drain_e2d(ctx, me);
             if !busy {
                 break;
             }
@@ -610,7 +617,49 @@ impl NfEntity {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        let want = match (want, self.e2d.as_ref().and_then(|d| d.poll_timeout())) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.alarm.sync(ctx, want);
+    }
+
+    /// The E2D's events to the controller and the packets it releases; `true` if there were
+    /// any.
+    fn drain_e2d(&mut self, ctx: &mut Ctx<'_, Msg>, me: models::packet::NodeId) -> bool {
+        let Some(d) = &mut self.e2d else { return false };
+        let mut any = false;
+        let mut released = Vec::new();
+        let mut events = Vec::new();
+        while let Some(ev) = d.poll_event() {
+            any = true;
+            // Migration avoidance does not use the flow tracker's starts: they stay on the
+            // server (E2 5.4's manager hears of flows as they end, through the exceptions).
+            if !matches!(ev, models::e2::migration::E2dEvent::FlowStarted(_)) {
+                events.push(ev);
+            }
+        }
+        while let Some(p) = d.poll_released() {
+            any = true;
+            released.push(p);
+        }
+        if let Some(c) = self.controller {
+            for ev in events {
+                let input = ControllerInput::Nf { from: me, event: models::nf::NfEvent::E2d(ev) };
+                to_controller(ctx, &self.shared, c, &mut self.ctl, input);
+            }
+        }
+        for p in released {
+            self.detour(ctx, p);
+        }
+        any
+    }
+
+    /// Sends `p` back to the switch tagged for the tunnel to the new instance.
+    fn detour(&mut self, ctx: &mut Ctx<'_, Msg>, mut p: Packet) {
+        p.tag = models::e2::avoidance::DETOUR_TAG;
+        let link = self.link.expect("invariant: a validated NF has a link");
+        send_data(ctx, &self.shared, link, p);
     }
 
     /// The NF's outputs; `true` if there were any.
@@ -695,13 +744,31 @@ impl Entity<Msg> for NfEntity {
                         self.reverse_flows.insert(p.flow);
                     }
                 }
-                match &mut self.hsl {
+                // The server's E2D sees data first (it runs whether or not the instance is up).
+                use models::e2::migration::Steer;
+                let steer = match &mut self.e2d {
+                    Some(d) if p.is_data() => d.steer(p),
+                    _ => Steer::Local(p),
+                };
+                let p = match steer {
+                    Steer::Local(p) => Some(p),
+                    Steer::Detour(p) => {
+                        self.detour(ctx, p);
+                        None
+                    }
+                    Steer::Held => None,
+                };
+                match (&mut self.hsl, p) {
+                    (_, None) => {}
                     // A down instance's HSL is down with it: the NF drops what arrives.
-                    Some(h) if self.nf.is_up() => h.handle_packet(now, p),
-                    _ => self.nf.handle_packet(now, p),
+                    (Some(h), Some(p)) if self.nf.is_up() => h.handle_packet(now, p),
+                    (_, Some(p)) => self.nf.handle_packet(now, p),
                 }
             }
-            (_, Msg::ToNf(m)) => self.nf.handle_ctrl(now, *m),
+            (_, Msg::ToNf(m)) => match (*m, &mut self.e2d) {
+                (models::nf::NfCtrl::E2d(cmd), Some(d)) => d.handle_cmd(now, cmd),
+                (m, _) => self.nf.handle_ctrl(now, m),
+            },
             (origin, Msg::Peer(m)) => {
                 if !matches!(origin, Origin::Link(_)) {
                     if let PeerMsg::Packet { packet, .. } = &*m {
@@ -725,6 +792,9 @@ impl Entity<Msg> for NfEntity {
                 self.nf.handle_timeout(now);
                 if let Some(h) = &mut self.hsl {
                     h.handle_timeout(now);
+                }
+                if let Some(d) = &mut self.e2d {
+                    d.handle_timeout(now);
                 }
             }
             _ => {}
@@ -829,6 +899,11 @@ pub(crate) struct TimelineEntity {
 }
 
 impl TimelineEntity {
+    /// Every resolved move request, in timeline order.
+    pub fn requests(&self) -> impl Iterator<Item = &MoveRequest> {
+        self.requests.iter().flatten()
+    }
+
     pub fn new(
         cfg: &ScenarioConfig,
         ports: &[Ports],

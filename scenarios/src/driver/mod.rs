@@ -129,7 +129,9 @@ impl Built {
             match n.kind {
                 NodeKind::Nf(_) => {
                     let e = self.sim.entity::<NfEntity>(id).expect("nf");
-                    held += e.nf.holding() + e.hsl.as_ref().map_or(0, |h| h.holding())
+                    held += e.nf.holding()
+                        + e.hsl.as_ref().map_or(0, |h| h.holding())
+                        + e.e2d.as_ref().map_or(0, |d| d.held())
                 }
                 NodeKind::Controller(_) => {
                     let c =
@@ -232,6 +234,17 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
                 if let ProtocolConfig::Sharp(_, hsl) = &cfg.protocol {
                     e.hsl = Some(models::sharp::Hsl::new(node_id(me), hsl.clone()));
                 }
+                // E2: the server of every instance a move splits runs an E2D from the start
+                // (it tracks the instance's flows before any split).
+                if let ProtocolConfig::E2MigrationAvoidance(c) = &cfg.protocol {
+                    let splits = cfg
+                        .timeline
+                        .iter()
+                        .any(|e| matches!(e.what, TimelineAction::Move { src, .. } if src == me));
+                    if splits {
+                        e.e2d = Some(models::e2::migration::E2d::new(c.e2d_per_rule));
+                    }
+                }
                 sim.add_entity(e)
             }
             NodeKind::Controller(c) => sim.add_entity(ControllerEntity::new(
@@ -295,6 +308,17 @@ pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
         }
     }
     let timeline = TimelineEntity::new(cfg, &ports, link_ids, controller, shared.clone());
+    // E2: the tunnel from each split instance's E2D through the move's switch to the new
+    // instance (E2 section 6; infrastructure, in place before any move).
+    if let ProtocolConfig::E2MigrationAvoidance(_) = &cfg.protocol {
+        let tunnels: std::collections::BTreeSet<_> =
+            timeline.requests().map(|r| (r.switch.0, r.src_port, r.dst_port)).collect();
+        for (switch, src_port, dst_port) in tunnels {
+            let rule = models::e2::avoidance::tunnel_rule(src_port, dst_port);
+            let e = sim.entity_mut::<SwitchEntity>(EntityId(switch)).expect("switch");
+            e.preinstall(vec![rule]);
+        }
+    }
     let t = sim.add_entity(timeline);
     assert_eq!(t, timeline_id);
     Built { sim, shared, seed, horizon: horizon(cfg) }
@@ -307,6 +331,9 @@ pub fn protocol(p: &ProtocolConfig) -> Box<dyn models::controller::Protocol> {
         ProtocolConfig::OpenNf(c) => Box::new(models::opennf::OpenNf::new(c.clone())),
         ProtocolConfig::Uhaul(c) => Box::new(models::uhaul::Uhaul::new(c.clone())),
         ProtocolConfig::Sharp(c, _) => Box::new(models::sharp::Sharp::new(c.clone())),
+        ProtocolConfig::E2MigrationAvoidance(c) => {
+            Box::new(models::e2::avoidance::E2Avoidance::new(c.clone()))
+        }
     }
 }
 

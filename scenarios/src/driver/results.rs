@@ -22,6 +22,10 @@ pub const METRIC_NAMES: &[&str] = &[
     "delivered_pkts",
     "duplicate_outputs",
     "duplicate_updates",
+    "e2_hw_rules_deleted",
+    "e2_hw_rules_sent",
+    "e2_switch_converged_ms",
+    "e2d_detoured_pkts",
     "edm_active_flows",
     "elephants_moved",
     "flows",
@@ -40,6 +44,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "lost_updates_network",
     "max_controller_buffer_pkts",
     "max_delay_ms",
+    "max_e2d_exceptions",
     "max_vnf_buffer_pkts",
     "mean_delay_us",
     "mean_fct_ms",
@@ -127,6 +132,14 @@ pub(super) fn collect(
                     s.events_raised as f64;
                 let q = metrics.entry("nf_max_queue_pkts".to_string()).or_insert(0.0);
                 *q = f64::max(*q, s.max_queue as f64);
+                if let Some(d) = &e.e2d {
+                    // E2: the software exceptions' peak in the E2D and the packets it detoured.
+                    let st = d.stats();
+                    let x = metrics.entry("max_e2d_exceptions".to_string()).or_insert(0.0);
+                    *x = f64::max(*x, st.max_exceptions as f64);
+                    *metrics.entry("e2d_detoured_pkts".to_string()).or_insert(0.0) +=
+                        st.detoured as f64;
+                }
                 if let Some(h) = &e.hsl {
                     let hs = h.stats();
                     let b = metrics.entry("max_vnf_buffer_pkts".to_string()).or_insert(0.0);

@@ -768,7 +768,12 @@ pub fn run(x: &SplitExperiment) -> SplitResult {
         strategy: x.strategy,
         port_original: PORT_A,
         port_new: PORT_B,
-        original_rule: ORIGINAL_RULE,
+        original_rule: Some(ORIGINAL_RULE),
+        // The split's traffic arrives from the source, and the instances' output leaves
+        // without crossing the hardware switch again (the driver's sink is behind them).
+        in_port: None,
+        // E2 7.2: the split is in half.
+        new_share: 0.5,
         push_threshold: x.push_threshold,
         hw_free_entries: x.hw_table - 2,
         export_per_flow: nf.export_per_flow,

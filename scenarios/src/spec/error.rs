@@ -241,7 +241,8 @@ impl ErrorKind {
 }
 
 /// Protocols a scenario can run.
-pub const PROTOCOLS: &[&str] = &["reroute", "opennf", "split-merge", "sharp"];
+pub const PROTOCOLS: &[&str] =
+    &["reroute", "opennf", "split-merge", "sharp", "e2-migration-avoidance"];
 /// The guarantees an OpenNF move can be asked for.
 pub const GUARANTEES: &[&str] = &["none", "loss-free", "loss-free+order-preserving"];
 

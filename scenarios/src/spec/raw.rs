@@ -150,6 +150,8 @@ pub struct ProtocolSpec {
     pub max_silence: Option<S<Quantity>>,
     pub transfer_delay: Option<S<Quantity>>,
     pub start_ho: Option<S<String>>,
+    pub share: Option<S<f64>>,
+    pub push_threshold: Option<S<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

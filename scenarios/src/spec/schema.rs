@@ -223,6 +223,8 @@ table!(
         ("max_silence", r#"max_silence = "15ms""#),
         ("transfer_delay", r#"transfer_delay = "100ms""#),
         ("start_ho", r#"start_ho = "per-flow""#),
+        ("share", "share = 0.5"),
+        ("push_threshold", "push_threshold = 500"),
     ],
     []
 );

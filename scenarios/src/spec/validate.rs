@@ -1303,6 +1303,30 @@ fn protocol(cx: &mut Cx, spec: &ScenarioSpec) -> ProtocolConfig {
                 models::sharp::HslConfig { transfer_delay, ..Default::default() },
             )
         }
+        "e2-migration-avoidance" => {
+            let mut c = models::e2::avoidance::E2AvoidanceConfig::default();
+            if let Some(v) = p.and_then(|p| p.share.as_ref()) {
+                let share = *v.get_ref();
+                if share > 0.0 && share <= 1.0 {
+                    c.share = share;
+                } else {
+                    cx.push(
+                        v.span(),
+                        ErrorKind::OutOfRange {
+                            key: "share",
+                            what: "in (0, 1] (the fraction of the flow-ID space the new \
+                                   instance gets)",
+                            got: share.to_string(),
+                            example: "share = 0.5",
+                        },
+                    );
+                }
+            }
+            if let Some(v) = p.and_then(|p| p.push_threshold.as_ref()) {
+                c.push_threshold = *v.get_ref() as usize;
+            }
+            ProtocolConfig::E2MigrationAvoidance(c)
+        }
         "opennf" | "split-merge" => {
             let mut c = if name == "opennf" {
                 OpenNfConfig::opennf(Guarantee::LossFree)
@@ -1393,6 +1417,7 @@ fn timeline(
             continue;
         }
         let what = if let Some(m) = &ev.move_ {
+            e2_whole_range(cx, spec, m);
             move_event(cx, m)
         } else if let Some(l) = &ev.link_down {
             link_event(cx, l).map(TimelineAction::LinkDown)
@@ -1492,6 +1517,30 @@ fn metrics(cx: &mut Cx, spec: &ScenarioSpec) -> MetricsConfig {
     let controller_buffer_series =
         m.controller_buffer_series.as_ref().is_some_and(|b| *b.get_ref());
     MetricsConfig { record, controller_buffer_series, delay_window: None }
+}
+
+/// E2's migration avoidance splits the instance's whole flow-ID space (`[protocol] share`
+/// sets the split point): a move naming some flows would be ignored, so it is refused.
+fn e2_whole_range(cx: &mut Cx, spec: &ScenarioSpec, m: &Spanned<MoveSpec>) {
+    let e2 = spec
+        .protocol
+        .as_ref()
+        .and_then(|p| p.get_ref().name.as_ref())
+        .is_some_and(|n| n.get_ref() == "e2-migration-avoidance");
+    if let (true, Some(f)) = (e2, &m.get_ref().flows) {
+        if let FlowsSpec::Match(_) = f.get_ref() {
+            cx.push(
+                f.span(),
+                ErrorKind::OutOfRange {
+                    key: "flows",
+                    what: "\"all\" under e2-migration-avoidance (E2 splits the instance's whole \
+                           flow-ID space; `[protocol] share` sets the split point)",
+                    got: "a match".into(),
+                    example: r#"flows = "all""#,
+                },
+            );
+        }
+    }
 }
 
 fn move_event(cx: &mut Cx, m: &Spanned<MoveSpec>) -> Option<TimelineAction> {

@@ -192,6 +192,9 @@ pub fn protocol_config(name: &str) -> Option<ProtocolConfig> {
         "sharp-per-flow" => {
             ProtocolConfig::Sharp(sharp_config(StartHo::PerFlow), Default::default())
         }
+        // E2 section 5.4 with its defaults (`E2AvoidanceConfig::default()`: 20 us per E2D
+        // rule, push at 500 exceptions); `scenario` sets the plan's `share`.
+        "e2-migration-avoidance" => ProtocolConfig::E2MigrationAvoidance(Default::default()),
         _ => return None,
     })
 }
@@ -231,6 +234,10 @@ pub fn scenario(
     cfg.seed = seed;
     cfg.replications = 1;
     cfg.protocol = protocol_config(protocol).expect("invariant: validated protocol names");
+    // E2 splits the instance's flow-ID space: the plan's share goes to `dst`.
+    if let ProtocolConfig::E2MigrationAvoidance(c) = &mut cfg.protocol {
+        c.share = nf.share;
+    }
     match &nf.traffic {
         Traffic::Workload { dist, .. } => {
             for w in &mut cfg.workloads {
@@ -347,6 +354,8 @@ fn nf_metric(r: &crate::driver::RunOutcome, m: &str) -> f64 {
         // SHarP's `ctrl_buff` + `sw_buff` at the VNFs; the other protocols have no handover
         // support layer: no value rather than a 0 that reads as "buffered nothing".
         "max_vnf_buffer_pkts" => r.metrics.get(m).copied().unwrap_or(f64::NAN),
+        // E2's software exceptions at the old instance's E2D; the others have no E2D.
+        "max_e2d_exceptions" => r.metrics.get(m).copied().unwrap_or(f64::NAN),
         _ => r.metrics.get(m).copied().unwrap_or(0.0),
     }
 }

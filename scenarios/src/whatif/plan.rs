@@ -341,6 +341,7 @@ pub const PROTOCOLS: &[&str] = &[
     "uhaul",
     "sharp",
     "sharp-per-flow",
+    "e2-migration-avoidance",
 ];
 pub const PROCEDURES: &[&str] = &["mop", "egret"];
 pub const ORDERINGS: &[&str] = &["sequential", "interleaved"];
@@ -382,6 +383,8 @@ pub const NF_METRICS: &[&str] = &[
     "duplicate_outputs",
     "max_controller_buffer_pkts",
     "max_vnf_buffer_pkts",
+    "max_e2d_exceptions",
+    "switch_rules_applied",
 ];
 /// The metrics a device plan reports, in table order.
 pub const DEVICE_METRICS: &[&str] = &[
