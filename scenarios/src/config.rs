@@ -64,8 +64,11 @@ pub struct MetricsConfig {
     /// Also write the controller buffer's occupancy over time, per replication.
     pub controller_buffer_series: bool,
     /// Also measure the one-way delay of the packets sent during `[from, to)` (e.g. during a
-    /// move): metrics `window_mean_delay_us` and `window_pkts`. Set by code (reproduce
-    /// targets), not by scenario files.
+    /// move): metrics `window_mean_delay_us` and `window_pkts`, and, with a move in the
+    /// timeline, the same split by what became of each packet (HotMiddlebox 6.1's cases):
+    /// `window_{src_output,reprocessed,dst_only}_pkts` and `window_mean_delay_<case>_us`
+    /// (see `driver::results::window_paths`). Set by code (reproduce targets), not by
+    /// scenario files.
     pub delay_window: Option<(Time, Time)>,
 }
 

@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::rc::Rc;
 
 use base::{tx_time, Bps, Dur, Time};
@@ -11,7 +11,7 @@ use models::controller::{Controller, ControllerInput, ControllerOutput, MoveLog,
 use models::host::Sink;
 use models::nf::{Nf, NfDrop, NfOutput, PeerMsg};
 use models::oracle::{LossCause, Oracle, UpdateLog};
-use models::packet::{FiveTuple, Flags, FlowId, Packet, PortId};
+use models::packet::{FiveTuple, Flags, FlowId, Packet, PacketKey, PortId};
 use models::switch::{Rule, Switch, SwitchCtrl, SwitchDrop, SwitchOutput};
 use sim_core::metrics::Histogram;
 use sim_core::{Ctx, Entity, EntityId, LinkId, Offer, Origin, TimerHandle};
@@ -26,6 +26,45 @@ pub(crate) struct Shared {
     /// Data packets inside control messages on their way (packet-ins and packet events to the
     /// controller, packet-outs to switches), for the accounting check.
     pub ctrl_transit: u64,
+    /// `MetricsConfig::delay_window`, and what happened to each data packet sent in it (which
+    /// instance output it, whether it was raised to the controller), for the window's
+    /// per-path delays (`results.rs`).
+    pub window: Option<(Time, Time)>,
+    pub window_marks: BTreeMap<PacketKey, WindowMark>,
+}
+
+impl Shared {
+    pub fn new(window: Option<(Time, Time)>) -> Self {
+        Shared {
+            oracle: Oracle::new(),
+            moves: Vec::new(),
+            ctrl_transit: 0,
+            window,
+            window_marks: BTreeMap::new(),
+        }
+    }
+
+    /// The mark of `p` if it is a data packet sent during the delay window.
+    fn window_mark(&mut self, p: &Packet) -> Option<&mut WindowMark> {
+        let (from, to) = self.window?;
+        (from <= p.sent && p.sent < to && !p.flags.contains(Flags::MARKER))
+            .then(|| self.window_marks.entry(p.key()).or_default())
+    }
+}
+
+/// What became of one packet sent during the delay window (HotMiddlebox 6.1's three cases: a
+/// packet processed normally by srcInst, one output by srcInst and reprocessed by dstInst, one
+/// processed only by dstInst).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct WindowMark {
+    /// The NF instance that output it (the last one, if several did).
+    pub output_by: Option<models::packet::NodeId>,
+    /// An instance raised it to the controller as a packet event (buffered, then released).
+    pub raised: bool,
+    /// An instance sent a do-not-output copy of it to the controller (reprocessing).
+    pub copied: bool,
+    /// Its one-way delay, from the source to the sink (the last arrival, if output twice).
+    pub delay_ns: Option<u64>,
 }
 
 /// Sends an input to the controller over the control channel, counting the data packet it
@@ -380,7 +419,11 @@ impl Entity<Msg> for SinkEntity {
             if self.window.is_some_and(|(from, to)| from <= p.sent && p.sent < to) {
                 self.window_delay_ns.record(delay);
             }
-            self.shared.borrow_mut().oracle.on_output(&p);
+            let mut shared = self.shared.borrow_mut();
+            if let Some(m) = shared.window_mark(&p).filter(|_| p.is_data()) {
+                m.delay_ns = Some(delay);
+            }
+            shared.oracle.on_output(&p);
         }
     }
 }
@@ -673,9 +716,23 @@ impl NfEntity {
                         Some((first, _)) if self.reverse_flows.contains(&p.flow) => first,
                         _ => self.link.expect("invariant: a validated NF has a link"),
                     };
+                    if p.is_data() {
+                        if let Some(m) = self.shared.borrow_mut().window_mark(&p) {
+                            m.output_by = Some(me);
+                        }
+                    }
                     send_data(ctx, &self.shared, link, p);
                 }
                 NfOutput::ToController(event) => {
+                    if let models::nf::NfEvent::Packet { packet, .. } = &event {
+                        if let Some(m) = self.shared.borrow_mut().window_mark(packet) {
+                            if packet.flags.contains(Flags::DO_NOT_OUTPUT) {
+                                m.copied = true;
+                            } else {
+                                m.raised = true;
+                            }
+                        }
+                    }
                     if let Some(h) = &mut self.hsl {
                         if h.handle_nf_event(ctx.now(), &event) {
                             continue;

@@ -26,7 +26,6 @@ use std::rc::Rc;
 use base::Time;
 use models::controller::{Controller, ControllerInput};
 use models::nf::{Nf, NfCtrl, StateUpdates};
-use models::oracle::Oracle;
 use models::packet::{NodeId, Packet, PortId};
 use models::reroute::Reroute;
 use models::switch::{Action, Match, Rule, Switch, SwitchCtrl};
@@ -192,8 +191,7 @@ fn control_channel(cfg: &ScenarioConfig, sim: &Simulation<Msg>, node: &str) -> C
 
 pub fn build(cfg: &ScenarioConfig, seed: u64) -> Built {
     let mut sim: Simulation<Msg> = Simulation::new(seed);
-    let shared =
-        Rc::new(RefCell::new(Shared { oracle: Oracle::new(), moves: Vec::new(), ctrl_transit: 0 }));
+    let shared = Rc::new(RefCell::new(Shared::new(cfg.metrics.delay_window)));
     let n = cfg.nodes.len();
     let controller = cfg.controller().map(|c| EntityId(c.0));
     let timeline_id = EntityId(n as u32);

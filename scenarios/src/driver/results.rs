@@ -69,9 +69,57 @@ pub const METRIC_NAMES: &[&str] = &[
     "state_transfer_ms",
     "switch_packet_ins_pkts",
     "switch_rules_applied",
+    "window_dst_only_pkts",
+    "window_dst_only_via_controller_pkts",
+    "window_mean_delay_dst_only_us",
+    "window_mean_delay_reprocessed_us",
+    "window_mean_delay_src_output_us",
     "window_mean_delay_us",
     "window_pkts",
+    "window_reprocessed_pkts",
+    "window_src_output_pkts",
 ];
+
+/// HotMiddlebox 6.1's three cases among the packets sent during the delay window, by the
+/// scenario's first move (`src` to `dst`): packets output by srcInst (before their flow's
+/// state left it: processed normally), those output by srcInst whose do-not-output copy went
+/// to the controller (reprocessed by dstInst), and those output by dstInst alone (buffered at
+/// the controller and released to it, or routed to it after the move). A case with no packet
+/// gets its count (0) but no mean. `window_dst_only_via_controller_pkts`: the dst-only packets
+/// srcInst raised to the controller.
+fn window_paths(cfg: &ScenarioConfig, shared: &Shared, put: &mut impl FnMut(&str, f64)) {
+    let Some((src, dst)) = cfg.timeline.iter().find_map(|e| match e.what {
+        crate::config::TimelineAction::Move { src, dst, .. } => Some((node_id(src), node_id(dst))),
+        _ => None,
+    }) else {
+        return;
+    };
+    let mut cases = [
+        ("src_output", sim_core::metrics::Histogram::new()),
+        ("reprocessed", sim_core::metrics::Histogram::new()),
+        ("dst_only", sim_core::metrics::Histogram::new()),
+    ];
+    let mut via_controller = 0u64;
+    for m in shared.window_marks.values() {
+        let Some(delay) = m.delay_ns else { continue };
+        if m.output_by == Some(src) {
+            cases[0].1.record(delay);
+            if m.copied {
+                cases[1].1.record(delay);
+            }
+        } else if m.output_by == Some(dst) && !m.copied {
+            cases[2].1.record(delay);
+            via_controller += u64::from(m.raised);
+        }
+    }
+    for (name, h) in &cases {
+        put(&format!("window_{name}_pkts"), h.len() as f64);
+        if let Some(mean) = h.mean() {
+            put(&format!("window_mean_delay_{name}_us"), mean / 1e3);
+        }
+    }
+    put("window_dst_only_via_controller_pkts", via_controller as f64);
+}
 
 /// A move's life as the controller logged it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -243,6 +291,7 @@ pub(super) fn collect(
     if let (Some(w), Some(_)) = (&window, cfg.metrics.delay_window) {
         put("window_mean_delay_us", w.mean().unwrap_or(0.0) / 1e3);
         put("window_pkts", w.len() as f64);
+        window_paths(cfg, shared, &mut put);
     }
     if !fcts.is_empty() {
         fcts.sort_unstable();

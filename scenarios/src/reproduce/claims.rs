@@ -253,6 +253,25 @@ fn fit(points: &[(f64, f64)]) -> (f64, f64, f64) {
 // ---------------------------------------------------------------------------------------------
 // The claims, per target.
 
+/// `(rate in K pps, reprocessed overhead, redirected overhead)` in us over normal, at every
+/// rate of `opennf-enh/fig4` below the IDS's capacity (HotMiddlebox 6.1's cases; see the
+/// fig4 claims).
+fn fig4_overheads(d: &Data) -> Result<Vec<(f64, f64, f64)>, String> {
+    let normal = d.xs(OPENNF_FIG4, "normal", "window_mean_delay_us")?;
+    let repro = d.xs(OPENNF_FIG4, "reprocessed", "window_mean_delay_reprocessed_us")?;
+    let redir = d.xs(OPENNF_FIG4, "redirected", "window_mean_delay_dst_only_us")?;
+    let at = |s: &[(f64, f64)], x: f64| s.iter().find(|p| p.0 == x).map(|p| p.1);
+    let out: Vec<(f64, f64, f64)> = normal
+        .iter()
+        .filter(|n| n.0 < BRO_CAPACITY_KPPS)
+        .filter_map(|&(x, n)| Some((x, at(&repro, x)? - n, at(&redir, x)? - n)))
+        .collect();
+    if out.is_empty() {
+        return Err(format!("no {OPENNF_FIG4} rate below {BRO_CAPACITY_KPPS}K pps"));
+    }
+    Ok(out)
+}
+
 /// Mean of the values.
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
@@ -409,28 +428,66 @@ static OPENNF: &[Claim] = &[
             )
         },
     },
+    // HotMiddlebox 6.1's three cases (not every packet sent in the window): normal = the
+    // no-move run's packets (all processed by srcInst), reprocessed = the reprocessing run's
+    // packets output by srcInst and copied to dstInst, redirected = the plain loss-free run's
+    // packets output by dstInst alone.
     Claim {
         id: "fig4-reprocessing-cuts-latency-overhead",
         paper: "HotMiddlebox section 6.2, Fig. 4: below the IDS's capacity, reprocessing cuts \
                 the latency overhead of a loss-free move \"by 58% to 92%\"",
         eval: |d| {
-            let normal = d.xs(OPENNF_FIG4, "normal", "window_mean_delay_us")?;
-            let repro = d.xs(OPENNF_FIG4, "reprocessed", "window_mean_delay_us")?;
-            let redir = d.xs(OPENNF_FIG4, "redirected", "window_mean_delay_us")?;
-            let mut cuts = Vec::new();
-            for ((n, r), x) in normal.iter().zip(&repro).zip(&redir) {
-                if n.0 < BRO_CAPACITY_KPPS {
-                    cuts.push((n.0, 100.0 * (1.0 - (r.1 - n.1) / (x.1 - n.1))));
-                }
-            }
-            if cuts.is_empty() {
-                return Err(format!("no {OPENNF_FIG4} rate below {BRO_CAPACITY_KPPS}K pps"));
-            }
+            let cuts = fig4_overheads(d)?
+                .iter()
+                .map(|&(x, repro, redir)| (x, 100.0 * (1.0 - repro / redir)))
+                .collect::<Vec<_>>();
             let holds = cuts.iter().all(|c| c.1 >= 58.0 && c.1 <= 92.0);
             eval(
                 mean(&cuts.iter().map(|c| c.1).collect::<Vec<_>>()),
                 format!("overhead cut {}", listing(&cuts, "K pps", "%")),
                 (holds, "in [58, 92] % at every rate below 36K pps".into()),
+            )
+        },
+    },
+    Claim {
+        id: "fig4-redirected-overhead-3-to-47-ms",
+        paper: "HotMiddlebox section 3: moving 800 flows between IDS instances, the average \
+                per-packet latency overhead rises from 3 ms at 4K pps to 47 ms at 20K pps",
+        eval: |d| {
+            let o = fig4_overheads(d)?;
+            let at = |k: f64| {
+                o.iter()
+                    .find(|p| p.0 == k)
+                    .map(|p| p.2 / 1e3)
+                    .ok_or_else(|| format!("no {OPENNF_FIG4} point at {k}K pps"))
+            };
+            let (lo, hi) = (at(4.0)?, at(20.0)?);
+            let within = |v: f64, paper: f64| (v - paper).abs() <= paper / 3.0;
+            eval(
+                hi,
+                format!(
+                    "redirected overhead {}",
+                    listing(&o.iter().map(|p| (p.0, p.2 / 1e3)).collect::<Vec<_>>(), "K pps", "ms")
+                ),
+                (within(lo, 3.0) && within(hi, 47.0), "within 1/3 of 3 ms and 47 ms".into()),
+            )
+        },
+    },
+    Claim {
+        id: "fig4-redirected-overhead-outgrows-rate",
+        paper: "HotMiddlebox section 3: \"a 15x increase in latency with just a 5x increase in \
+                traffic rate\" (4K to 20K pps)",
+        eval: |d| {
+            let o = fig4_overheads(d)?;
+            let at = |k: f64| o.iter().find(|p| p.0 == k).map(|p| p.2);
+            let (Some(lo), Some(hi)) = (at(4.0), at(20.0)) else {
+                return Err(format!("no {OPENNF_FIG4} points at 4K and 20K pps"));
+            };
+            let growth = hi / lo;
+            eval(
+                growth,
+                format!("overhead x{} from 4K to 20K pps", num(growth)),
+                (growth > 5.0, "> 5 (faster than the rate)".into()),
             )
         },
     },
