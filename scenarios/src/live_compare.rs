@@ -10,11 +10,17 @@
 //! The twin needs NF instances to move between; they stand for the sink's two ports and cost
 //! 1 ns a packet. Parameters and where they come from (all written into the generated TOML):
 //! - `control_latency`: half the median round trip of a control message to the switch host,
-//!   measured before traffic (`Lab::ping`), polling delay of the host's loop included.
+//!   measured while the switch host forwards (`Lab::ping`), polling delay of the host's loop
+//!   included.
 //! - link delays: the calibration run's mean one-way packet delay (source to sink, two hops)
 //!   split so that the twin's four hops add up to it: `h1-s1` gets half, `s1-fw*` a quarter
-//!   (crossed twice), `s1-sink` 1 ns.
-//! - the switch: software update model, 20 us per rule (what the switch host runs).
+//!   less the switch's cost (crossed twice), `s1-sink` 1 ns.
+//! - the switch: software update model at the switch host's measured time per rule update
+//!   (`ForwardResult::flowmod_ns`: E2's 20 us plus the host loop's delay); its links to the
+//!   instances at the switch host's time per packet (`roles::Busy`), taken out of their share
+//!   of the path delay.
+//! - the controller's `per_msg`: the slower of 10 us plus the measured timer lateness and the
+//!   channel's time per message in a burst ([`reroute_per_msg_ns`]).
 //! - traffic: the live source's flows (constant rate, flows taking turns), as a trace with
 //!   each flow paced at `rate / flows`, 128-byte packets (`mtu`); the move halfway through.
 //!
