@@ -244,6 +244,13 @@ fn run_reroute(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<Exit
     println!("controller_log           {}", log.display());
     eprintln!("source: {}\nswitch: {}\nsink:   {}", r.source, r.switch, r.sink);
     print_event_waits(&r.event_waits);
+    if let Some((to_send, send)) = r.flowmods_send_lag_ns {
+        eprintln!(
+            "controller: its FlowMods were handed to the channel {} us after the timer run; the send took {} us",
+            to_send / 1000,
+            send / 1000
+        );
+    }
     let ok = r.lost == 0 && r.duplicates == 0 && r.handover_ns.is_some();
     println!("verdict                  {}", if ok { "loss-free" } else { "LOSS or unfinished" });
     let Some(cal) = calibration else {
