@@ -39,11 +39,29 @@ pub struct ForwardResult {
     pub control_rtt_ns: u64,
     /// The control channel's time per message in a burst: [`CONTROL_BURST`] pings to the
     /// switch host sent at once, the time to the last answer over their number, while it
-    /// forwards ([`Lab::ping_burst`]; [`run_through_nf`] only, 0 otherwise).
+    /// forwards ([`Lab::ping_burst`]; [`run_through_nf`]; [`calibrate`] after the source is
+    /// done, idle; 0 otherwise).
     pub control_msg_ns: u64,
+    /// A rule update's time on the switch host, from its loop taking it to its `done`
+    /// leaving: the median of [`CALIBRATION_RULES`] one-rule updates while it forwards
+    /// ([`Lab::flowmods`], the host's `flowmods_done_median_ns`; [`calibrate`] only, 0
+    /// otherwise). The ping round trip already holds the channel and the host's queue.
+    pub flowmod_ns: u64,
+    /// How late the run's thread wakes from a [`TIMER_PROBE`] wait on the control channel
+    /// with no message coming, the median of [`CALIBRATION_RULES`] tries while the hosts
+    /// forward ([`Lab::timer_lateness`]; [`calibrate`] only, 0 otherwise): the live
+    /// controller's per-message timer is such a wait.
+    pub timer_late_ns: u64,
     /// The kernel's interface counters (`ip -s -o link`) at the end of the run.
     pub kernel: String,
 }
+
+/// One-rule updates (and timer tries) a [`calibrate`] run times.
+pub const CALIBRATION_RULES: usize = 21;
+
+/// The wait whose lateness [`calibrate`] measures: the live controller's per-message time
+/// (10 us, `ControllerConfig::default().per_msg`).
+pub const TIMER_PROBE: Duration = Duration::from_micros(10);
 
 /// Pings in the burst that measures the control channel's time per message (about as many
 /// as the packet-outs of SHarP's release at 1,000-10,000 pps, or OpenNF's 500 `putPerflow`s).
@@ -61,6 +79,14 @@ pub struct ForwardPlan {
 /// Builds the three-host lab, runs the plan, tears everything down.
 pub fn run(host_bin: &Path, plan: ForwardPlan) -> Result<ForwardResult, LabError> {
     run_lab(host_bin, plan, None)
+}
+
+/// Source ══ switch ══ sink as [`run`], calibrating a twin whose switch gets rule updates
+/// (the reroute's): besides the path delay and the control round trip, the control
+/// channel's time per message in a burst (`control_msg_ns`), the switch host's time to apply
+/// and confirm a rule update (`flowmod_ns`) and the run's timer lateness (`timer_late_ns`).
+pub fn calibrate(host_bin: &Path, plan: ForwardPlan) -> Result<ForwardResult, LabError> {
+    run_lab_with(host_bin, plan, None, true)
 }
 
 /// The NF host of a calibration run ([`run_through_nf`]).
@@ -88,6 +114,16 @@ fn run_lab(
     host_bin: &Path,
     plan: ForwardPlan,
     nf: Option<NfCalibration>,
+) -> Result<ForwardResult, LabError> {
+    let calibrating = nf.is_some();
+    run_lab_with(host_bin, plan, nf, calibrating)
+}
+
+fn run_lab_with(
+    host_bin: &Path,
+    plan: ForwardPlan,
+    nf: Option<NfCalibration>,
+    calibrating: bool,
 ) -> Result<ForwardResult, LabError> {
     let mut lab = Lab::new(host_bin)?;
     let run_id = lab.id().to_string();
@@ -135,14 +171,32 @@ fn run_lab(
     let rtts = lab.ping("sw", 21)?;
     let control_rtt_ns = rtts[rtts.len() / 2];
     // Calibration runs only: the plain forwarding run (the 100,000 pps test) stays as it was.
-    let control_msg_ns =
-        if nf.is_some() { lab.ping_burst("sw", CONTROL_BURST)? / CONTROL_BURST as u64 } else { 0 };
+    // Under traffic for SHarP's and OpenNF's calibration. (The reroute's takes it once the
+    // source is done, below: the burst holds the switch's loop for some ms, which delayed
+    // the packets behind it and doubled the path delay this run measures.)
+    let mut control_msg_ns = if calibrating && nf.is_some() {
+        lab.ping_burst("sw", CONTROL_BURST)? / CONTROL_BURST as u64
+    } else {
+        0
+    };
+    // The reroute's calibration: rule updates on the switch host and the run's timer, both
+    // under the traffic. (The update times come back in the switch's report.)
+    let timer_late_ns = if calibrating && nf.is_none() {
+        lab.flowmods("sw", CALIBRATION_RULES)?;
+        let late = lab.timer_lateness(TIMER_PROBE, CALIBRATION_RULES);
+        late.get(late.len() / 2).copied().unwrap_or(0)
+    } else {
+        0
+    };
     // The source's own run time plus generous slack for a loaded machine.
     let budget = Duration::from_nanos(plan.count * 1_000_000_000 / plan.rate_pps.max(1))
         + Duration::from_secs(60);
     let source = lab.wait_exit("src", budget)?;
     // Let the last frames drain through the switch.
     lab.sleep(Duration::from_millis(500))?;
+    if calibrating && nf.is_none() {
+        control_msg_ns = lab.ping_burst("sw", CONTROL_BURST)? / CONTROL_BURST as u64;
+    }
     let kernel = lab.kernel_link_stats();
     let switch = lab.stop("sw", Duration::from_secs(10))?;
     let nf_report =
@@ -151,6 +205,11 @@ fn run_lab(
     drop(lab);
     let sent = source.get("sent").unwrap_or(0);
     let unique = sink.get("unique").unwrap_or(0);
+    let flowmod_ns = if calibrating && nf.is_none() {
+        switch.get("flowmods_done_median_ns").unwrap_or(0)
+    } else {
+        0
+    };
     Ok(ForwardResult {
         run_id,
         rate_pps: plan.rate_pps,
@@ -169,6 +228,8 @@ fn run_lab(
         hops: if nf.is_some() { 3 } else { 2 },
         control_rtt_ns,
         control_msg_ns,
+        flowmod_ns,
+        timer_late_ns,
         kernel,
     })
 }

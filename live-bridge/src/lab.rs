@@ -38,6 +38,9 @@ pub const READY: &str = "READY";
 /// The hosts' real-time priority (`chrt --rr`, 1..99; low: above every normal process, below
 /// the kernel's own real-time threads).
 pub const HOST_RT_PRIORITY: u32 = 5;
+/// The cookie of the harmless rule [`Lab::flowmods`] installs (no preinstalled or controller
+/// rule uses it: those count from 1, the reroute controller's from its move).
+pub const CALIBRATION_COOKIE: u64 = 0xCA11_B8A7E;
 /// Where DPDK keeps its per-prefix runtime directories.
 pub const DPDK_RUN_DIR: &str = "/var/run/dpdk";
 
@@ -184,6 +187,70 @@ impl Lab {
             }
         }
         Ok(clock.now().as_nanos())
+    }
+
+    /// `n` rule updates to switch host `name`, one at a time (each waits for its `done`, then
+    /// 2 ms): a harmless rule (priority 0, matching an in-port the host does not have, the same
+    /// cookie each time, so it replaces itself and never matches a packet). The host times
+    /// each from its loop taking it to its `done` leaving (its report's
+    /// `flowmods_done_median_ns`: the switch's update latency, 20 us per rule, plus the loop's
+    /// own delay); returns the run's round trips, sorted.
+    pub fn flowmods(&mut self, name: &str, n: usize) -> Result<Vec<u64>, LabError> {
+        use models::switch::{Action, Cookie, FlowMod, Match, Rule, SwitchCtrl};
+        use models::Xid;
+        let clock = crate::clock::Mono::start();
+        let mut rtts = Vec::with_capacity(n);
+        for k in 1..=n as u64 {
+            let rule = Rule {
+                cookie: Cookie(CALIBRATION_COOKIE),
+                priority: 0,
+                matcher: Match { in_port: Some(models::PortId(u16::MAX - 1)), ..Match::any() },
+                actions: vec![Action::Drop],
+                idle_timeout: None,
+            };
+            let msg = SwitchCtrl::FlowMods { xid: Xid(k), mods: vec![FlowMod::Add(rule)] };
+            let line = crate::ctrlmsg::encode_switch_ctrl(&msg)
+                .expect("invariant: a flow mod has a text form");
+            let done = format!("event done {k}");
+            let t0 = clock.now().as_nanos();
+            self.control.send(name, &format!("ctrl {line}"));
+            loop {
+                match self.control.recv_timeout(Duration::from_secs(5)) {
+                    Some((h, l)) if h == name && l == done => break,
+                    Some(_) => continue,
+                    None => {
+                        return Err(self.timeout(
+                            self.index(name)?,
+                            "confirm a rule update",
+                            Duration::from_secs(5),
+                        ))
+                    }
+                }
+            }
+            rtts.push(clock.now().as_nanos() - t0);
+            thread::sleep(Duration::from_millis(2));
+        }
+        rtts.sort_unstable();
+        Ok(rtts)
+    }
+
+    /// How late this thread wakes from the control channel's `recv_timeout(timeout)` when no
+    /// message comes: the live controller's loop waits for its next deadline (its per-message
+    /// time) this way (`reroute::run`). `n` tries, 2 ms apart; the lateness beyond `timeout`
+    /// of each, sorted (a try that got a message is not counted).
+    pub fn timer_lateness(&mut self, timeout: Duration, n: usize) -> Vec<u64> {
+        let clock = crate::clock::Mono::start();
+        let mut late = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t0 = clock.now().as_nanos();
+            if self.control.recv_timeout(timeout).is_none() {
+                let took = clock.now().as_nanos() - t0;
+                late.push(took.saturating_sub(timeout.as_nanos() as u64));
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+        late.sort_unstable();
+        late
     }
 
     /// The network namespace of host `name` (created on first use).

@@ -53,6 +53,10 @@ pub struct RerouteResult {
     /// Per host, where its events to the run waited (`control::Waits`: on the way, then in
     /// the run until its loop took them).
     pub event_waits: std::collections::BTreeMap<String, crate::control::Waits>,
+    /// From the controller's timer run or input that produced the `FlowMods` to their send
+    /// call, and the send call itself (stamping, writing to the socket, logging), on the
+    /// controller's clock: the run's own share of the way out.
+    pub flowmods_send_lag_ns: Option<(u64, u64)>,
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -88,6 +92,7 @@ pub fn run(host_bin: &Path, plan: ReroutePlan) -> Result<RerouteResult, LabError
     let move_at = Time::from_nanos(plan.count / 2 * 1_000_000_000 / plan.rate_pps.max(1));
     let budget = move_at.as_nanos() * 2 + 60_000_000_000;
     let (mut moved, mut started, mut finished) = (false, None, None);
+    let mut flowmods_send_lag_ns = None;
     let source = loop {
         if let Some(r) = lab.finished("src")? {
             break r;
@@ -118,22 +123,35 @@ pub fn run(host_bin: &Path, plan: ReroutePlan) -> Result<RerouteResult, LabError
         // Wait for a host's message, but no longer than until the controller's next deadline
         // (its per-message cost) or 1 ms (the move's start, the source's end).
         let wait = ctl.wait_ns(clock.now());
+        let mut fed_at = clock.now();
         if let Some((host, line)) = lab.control().recv_timeout(Duration::from_nanos(wait)) {
             // Only the switch sends events; anything else is logged by the channel and ignored.
             if let (true, Some(ev)) = (host == "sw", line.strip_prefix("event ")) {
                 if let Ok(event) = ctrlmsg::decode_switch_event(ev) {
                     let input = ControllerInput::Switch { from: SWITCH, event };
-                    outs.extend(ctl.handle_live(clock.now(), input));
+                    fed_at = clock.now();
+                    outs.extend(ctl.handle_live(fed_at, input));
                 }
             }
         }
-        outs.extend(ctl.tick(clock.now()));
+        let ticked = clock.now();
+        let timer_outs = ctl.tick(ticked);
+        if !timer_outs.is_empty() {
+            fed_at = ticked;
+        }
+        outs.extend(timer_outs);
         for o in outs {
             match o {
                 ControllerOutput::ToSwitch { msg, .. } => {
                     let line = ctrlmsg::encode_switch_ctrl(&msg)
                         .expect("invariant: reroute sends flow mods only");
+                    let before = clock.now().as_nanos();
                     lab.control().send("sw", &format!("ctrl {line}"));
+                    if flowmods_send_lag_ns.is_none() {
+                        let after = clock.now().as_nanos();
+                        flowmods_send_lag_ns =
+                            Some((before.saturating_sub(fed_at.as_nanos()), after - before));
+                    }
                 }
                 ControllerOutput::Log { at, log: MoveLog::Started { .. } } => started = Some(at),
                 ControllerOutput::Log { at, log: MoveLog::Finished { .. } } => finished = Some(at),
@@ -165,5 +183,6 @@ pub fn run(host_bin: &Path, plan: ReroutePlan) -> Result<RerouteResult, LabError
         controller_buffer_peak_pkts: ctl.controller().buffer().max(),
         controller_log: ctl.log().to_vec(),
         event_waits,
+        flowmods_send_lag_ns,
     })
 }

@@ -45,7 +45,7 @@ fn a_twin_with_ten_times_the_control_latency_fails_against_the_live_run() {
     let Some(bin) = host_bin() else { return };
     let _lab = one_lab();
     let (rate, secs, flows) = (10_000, 2, 50);
-    let cal = match forward::run(
+    let cal = match forward::calibrate(
         &bin,
         ForwardPlan { rate_pps: rate, count: rate, flows, size_bytes: 128 },
     ) {
@@ -76,6 +76,12 @@ fn a_twin_with_ten_times_the_control_latency_fails_against_the_live_run() {
         size_bytes: 128,
         control_latency_ns: cal.control_rtt_ns / 2 * scale,
         path_delay_ns: cal.delay_mean_ns,
+        switch_cost_ns: live_bridge::roles::Busy::per_pkt_ns(&cal.switch).unwrap_or(0),
+        per_msg_ns: scenarios::live_compare::reroute_per_msg_ns(
+            cal.control_msg_ns,
+            cal.timer_late_ns,
+        ),
+        per_rule_ns: cal.flowmod_ns.max(1),
     };
     let right = compare(&m, &run_twin(&params(1), &dir).expect("twin"), 0.25);
     let wrong = compare(&m, &run_twin(&params(10), &dir).expect("twin"), 0.25);

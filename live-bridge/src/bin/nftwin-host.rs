@@ -120,7 +120,8 @@ mod live {
     use models::nf::NfConfig;
     use models::sharp::HslConfig;
     use models::switch::{
-        Action, Cookie, Match, Rule, Switch, SwitchConfig, SwitchOutput, TableMiss, UpdateLatency,
+        Action, Cookie, Match, Rule, Switch, SwitchConfig, SwitchEvent, SwitchOutput, TableMiss,
+        UpdateLatency,
     };
     use models::wire::{self, Mac};
     use models::{NodeId, PortId};
@@ -296,6 +297,9 @@ mod live {
         let (mut foreign, mut forwarded, mut dropped, mut idle) = (0u64, 0u64, 0u64, 0u32);
         let (mut ctrl_in, mut ctrl_bad, mut events_out, mut unsent) = (0u64, 0u64, 0u64, 0u64);
         let (mut ctrl_at, mut ctrl_to_event_ns) = (0u64, 0u64);
+        // Each rule update's time from its loop taking it to its `done` leaving (calibration:
+        // what a rule update costs this host, `Lab::flowmods`; one update at a time).
+        let mut done_ns: Vec<u64> = Vec::new();
         let mut busy = Busy::default();
         while !stop_requested() {
             let t0 = clock.now();
@@ -348,6 +352,7 @@ mod live {
                             forwarded += 1;
                         }
                         SwitchOutput::ToController(ev) => {
+                            let is_done = matches!(ev, SwitchEvent::FlowModsDone { .. });
                             let sent = match (ctrlmsg::encode_switch_event(&ev), chan.as_mut()) {
                                 (Ok(line), Some(c)) => c.send(&format!("event {line}")).is_ok(),
                                 _ => false,
@@ -356,6 +361,9 @@ mod live {
                                 // How long the host took from a rule update's arrival to its
                                 // event (the switch's update latency plus the loop's own).
                                 ctrl_to_event_ns = clock.now().as_nanos().saturating_sub(ctrl_at);
+                                if is_done {
+                                    done_ns.push(ctrl_to_event_ns);
+                                }
                                 events_out += 1;
                             } else {
                                 unsent += 1;
@@ -398,6 +406,12 @@ mod live {
         r.set("events_sent", events_out);
         r.set("events_unsent", unsent);
         r.set("last_ctrl_to_event_ns", ctrl_to_event_ns);
+        done_ns.sort_unstable();
+        r.set("flowmods_done_n", done_ns.len() as u64);
+        if let Some(&m) = done_ns.get(done_ns.len() / 2) {
+            r.set("flowmods_done_median_ns", m);
+            r.set("flowmods_done_max_ns", done_ns[done_ns.len() - 1]);
+        }
         busy.report_into(&mut r);
         Ok(r)
     }

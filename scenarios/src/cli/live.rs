@@ -182,9 +182,10 @@ pub fn run(args: LiveArgs) -> Result<ExitCode> {
 fn run_reroute(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<ExitCode> {
     let out = args.out.as_path();
     // Calibration first: a forwarding run of a second at the same rate gives the path's
-    // one-way delay and the control channel's round trip.
+    // one-way delay, the control channel's round trip and time per message, the switch
+    // host's time per packet and per rule update, and the run thread's timer lateness.
     let calibration = if args.compare {
-        let cal = forward::run(
+        let cal = forward::calibrate(
             host_bin,
             ForwardPlan {
                 rate_pps: spec.rate_pps,
@@ -195,9 +196,16 @@ fn run_reroute(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<Exit
         )
         .map_err(|e| anyhow!("calibration run failed: {e}"))?;
         eprintln!(
-            "calibration: control round trip {} us (median of 21), path delay mean {} us",
+            "calibration: control round trip {} us (median of 21), path delay mean {} us, \
+             channel {} us a message in a burst, rule update {} us on the switch host \
+             (median of {}), timer {} us late (median), switch host {} ns a packet",
             cal.control_rtt_ns / 1000,
-            cal.delay_mean_ns / 1000
+            cal.delay_mean_ns / 1000,
+            cal.control_msg_ns / 1000,
+            cal.flowmod_ns / 1000,
+            forward::CALIBRATION_RULES,
+            cal.timer_late_ns / 1000,
+            Busy::per_pkt_ns(&cal.switch).unwrap_or(0)
         );
         Some(cal)
     } else {
@@ -236,6 +244,13 @@ fn run_reroute(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<Exit
     println!("controller_log           {}", log.display());
     eprintln!("source: {}\nswitch: {}\nsink:   {}", r.source, r.switch, r.sink);
     print_event_waits(&r.event_waits);
+    if let Some((to_send, send)) = r.flowmods_send_lag_ns {
+        eprintln!(
+            "controller: its FlowMods were handed to the channel {} us after the timer run; the send took {} us",
+            to_send / 1000,
+            send / 1000
+        );
+    }
     let ok = r.lost == 0 && r.duplicates == 0 && r.handover_ns.is_some();
     println!("verdict                  {}", if ok { "loss-free" } else { "LOSS or unfinished" });
     let Some(cal) = calibration else {
@@ -248,6 +263,12 @@ fn run_reroute(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<Exit
         size_bytes: spec.size_bytes,
         control_latency_ns: (cal.control_rtt_ns as f64 / 2.0 * args.twin_control_scale) as u64,
         path_delay_ns: cal.delay_mean_ns,
+        switch_cost_ns: host_cost(&cal.switch, args),
+        per_msg_ns: live_compare::reroute_per_msg_ns(cal.control_msg_ns, cal.timer_late_ns),
+        per_rule_ns: match cal.flowmod_ns {
+            0 => live_compare::E2_SOFTWARE_PER_RULE_NS,
+            n => n,
+        },
     };
     let twin = live_compare::run_twin(&params, out)?;
     let live = LiveMetrics {
@@ -260,9 +281,12 @@ fn run_reroute(host_bin: &Path, spec: &LiveSpec, args: &LiveArgs) -> Result<Exit
     let rows = live_compare::compare(&live, &twin, args.tolerance);
     println!();
     println!(
-        "twin parameters: control_latency {} us, path delay {} us (scenario: {})",
+        "twin parameters: control_latency {} us, per_msg {} us, per_rule {} us, path delay {} us, switch host {} ns/pkt (scenario: {})",
         params.control_latency_ns / 1000,
+        params.per_msg_ns / 1000,
+        params.per_rule_ns / 1000,
         params.path_delay_ns / 1000,
+        params.switch_cost_ns,
         out.join("live-twin.toml").display()
     );
     print!("{}", live_compare::table(&rows));
