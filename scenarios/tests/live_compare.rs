@@ -1,5 +1,5 @@
 //! `nftwin live --compare` on real DPDK hosts (reroute, SHarP, OpenNF): the correctness rows
-//! agree, and a twin given a wrong control latency (ten times the calibrated one for reroute,
+//! agree, and a twin given a wrong control latency (a hundred times the calibrated one for reroute,
 //! 40 ms a trip for SHarP and OpenNF) fails the verdict on the handover or move.
 //!
 //! Needs root and a DPDK-built host binary: `NFTWIN_HOST` or `target/release/nftwin-host`
@@ -40,8 +40,11 @@ fn host_bin() -> Option<PathBuf> {
     Some(p)
 }
 
+/// The wrong twin has a hundred times the calibrated control latency (65 ms a handover in one run):
+/// at ten times (2.8-5.6 ms) a live run slowed by a busy machine (2.5 ms once, 6.2 ms beside
+/// another lab) could land within the tolerance.
 #[test]
-fn a_twin_with_ten_times_the_control_latency_fails_against_the_live_run() {
+fn a_twin_with_a_hundred_times_the_control_latency_fails_against_the_live_run() {
     let Some(bin) = host_bin() else { return };
     let _lab = one_lab();
     let (rate, secs, flows) = (10_000, 2, 50);
@@ -84,16 +87,16 @@ fn a_twin_with_ten_times_the_control_latency_fails_against_the_live_run() {
         per_rule_ns: cal.flowmod_ns.max(1),
     };
     let right = compare(&m, &run_twin(&params(1), &dir).expect("twin"), 0.25);
-    let wrong = compare(&m, &run_twin(&params(10), &dir).expect("twin"), 0.25);
+    let wrong = compare(&m, &run_twin(&params(100), &dir).expect("twin"), 0.25);
     std::fs::remove_dir_all(&dir).expect("cleanup");
-    eprintln!("calibrated twin: {right:?}\ntwin at 10x control latency: {wrong:?}");
+    eprintln!("calibrated twin: {right:?}\ntwin at 100x control latency: {wrong:?}");
     let row = |rows: &[scenarios::live_compare::Row], k: &str| {
         rows.iter().find(|r| r.metric == k).expect("row").clone()
     };
     for k in ["lost_pkts", "duplicate_pkts", "controller_buffer_peak_pkts"] {
         assert!(row(&right, k).ok, "{k} agrees exactly");
     }
-    assert!(!row(&wrong, "handover_ms").ok, "ten times the control latency is found");
+    assert!(!row(&wrong, "handover_ms").ok, "a hundred times the control latency is found");
 }
 
 /// SHarP live at 1,000 pps against its twin: the correctness rows agree exactly (all zero),
