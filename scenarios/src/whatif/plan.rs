@@ -845,55 +845,15 @@ fn validate(
         let mut faults = Vec::new();
         for fs in &f.faults {
             let s = fs.get_ref();
-            let kind = match &s.kind {
-                Some(k) => one_of(k, "kind", FAULT_KINDS, issues),
-                None => {
-                    issues.push(Issue::new(
-                        fs.span(),
-                        ErrorKind::MissingKey {
-                            key: "kind",
-                            table: "[[faults]]",
-                            example: r#"kind = "link-down""#,
-                        },
-                    ));
-                    None
-                }
-            };
+            let kind = fault_kind(fs, r#"kind = "link-down""#, issues);
             let dst = s.node.as_ref().map_or(Some(1), |n| one_of(n, "node", FAULT_NODES, issues));
-            let at = match &s.at {
-                Some(q) if q.get_ref().to_string() == "random" => Some(FaultAt::Random),
-                Some(q) => dur(q, "at", issues).map(FaultAt::At),
-                None => {
-                    issues.push(Issue::new(
-                        fs.span(),
-                        ErrorKind::MissingKey {
-                            key: "at",
-                            table: "[[faults]]",
-                            example: r#"at = "12ms" (or "random")"#,
-                        },
-                    ));
-                    None
-                }
-            };
-            if let (Some(FaultAt::At(t)), Some(q)) = (at, &s.at) {
-                if t >= window_ns {
-                    issues.push(Issue::new(
-                        q.span(),
-                        ErrorKind::OutOfRange {
-                            key: "at",
-                            what: "inside the plan's window",
-                            got: q.get_ref().to_string(),
-                            example: r#"at = "random""#,
-                        },
-                    ));
-                }
-            }
+            let at = fault_at(fs, Some(window_ns), r#"at = "12ms" (or "random")"#, issues);
             let duration_ns = match &s.duration {
                 Some(q) => dur(q, "duration", issues),
                 None => Some(2_000_000),
             };
-            if let (Some(k), Some(d), Some(at), Some(duration_ns)) = (kind, dst, at, duration_ns) {
-                let kind = if k == 0 { FaultKind::LinkDown } else { FaultKind::InstanceFail };
+            if let (Some(kind), Some(d), Some(at), Some(duration_ns)) = (kind, dst, at, duration_ns)
+            {
                 faults.push(Fault { kind, dst: d == 1, at, duration_ns });
             }
         }
@@ -1027,21 +987,7 @@ fn device_faults(
     let mut out = Vec::new();
     for fs in faults {
         let s = fs.get_ref();
-        let kind = match &s.kind {
-            Some(k) => one_of(k, "kind", FAULT_KINDS, issues),
-            None => {
-                issues.push(Issue::new(
-                    fs.span(),
-                    ErrorKind::MissingKey {
-                        key: "kind",
-                        table: "[[faults]]",
-                        example: r#"kind = "instance-fail""#,
-                    },
-                ));
-                None
-            }
-        };
-        let kind = kind.map(|k| if k == 0 { FaultKind::LinkDown } else { FaultKind::InstanceFail });
+        let kind = fault_kind(fs, r#"kind = "instance-fail""#, issues);
         let mut member = None;
         match (kind, &s.node) {
             (Some(FaultKind::LinkDown), _) if job == DeviceJob::PeRouterDrain => {
@@ -1093,51 +1039,7 @@ fn device_faults(
             )),
             _ => {}
         }
-        let at = match &s.at {
-            Some(q) if q.get_ref().to_string() == "random" => {
-                if window_ns.is_none() {
-                    // A random fault time is uniform in the maintenance slot.
-                    issues.push(Issue::new(
-                        q.span(),
-                        ErrorKind::MissingKey {
-                            key: "window",
-                            table: "[plan]: a random fault time is drawn in the plan's \
-                                    window (or give `at` a time)",
-                            example: r#"window = "2h""#,
-                        },
-                    ));
-                }
-                Some(FaultAt::Random)
-            }
-            Some(q) => {
-                let t = dur(q, "at", issues);
-                if let (Some(t), Some(w)) = (t, window_ns) {
-                    if t >= w {
-                        issues.push(Issue::new(
-                            q.span(),
-                            ErrorKind::OutOfRange {
-                                key: "at",
-                                what: "inside the plan's window",
-                                got: q.get_ref().to_string(),
-                                example: r#"at = "random""#,
-                            },
-                        ));
-                    }
-                }
-                t.map(FaultAt::At)
-            }
-            None => {
-                issues.push(Issue::new(
-                    fs.span(),
-                    ErrorKind::MissingKey {
-                        key: "at",
-                        table: "[[faults]]",
-                        example: r#"at = "40min" (or "random")"#,
-                    },
-                ));
-                None
-            }
-        };
+        let at = fault_at(fs, window_ns, r#"at = "40min" (or "random")"#, issues);
         let duration_ns = match &s.duration {
             Some(q) => dur(q, "duration", issues),
             None => Some((upgrade_min * 60e9) as u64),
@@ -1147,6 +1049,69 @@ fn device_faults(
         }
     }
     out
+}
+
+/// A fault's `kind` (`missing`: the example the error gives when it is absent).
+fn fault_kind(
+    fs: &S<FaultSpec>,
+    missing: &'static str,
+    issues: &mut Vec<Issue>,
+) -> Option<FaultKind> {
+    let k = match &fs.get_ref().kind {
+        Some(k) => one_of(k, "kind", FAULT_KINDS, issues)?,
+        None => {
+            issues.push(Issue::new(
+                fs.span(),
+                ErrorKind::MissingKey { key: "kind", table: "[[faults]]", example: missing },
+            ));
+            return None;
+        }
+    };
+    Some(if k == 0 { FaultKind::LinkDown } else { FaultKind::InstanceFail })
+}
+
+/// A fault's `at`: a time inside the plan's window, or "random" (uniform in the window, so
+/// the plan needs one). `missing`: the example the error gives when `at` is absent.
+fn fault_at(
+    fs: &S<FaultSpec>,
+    window_ns: Option<u64>,
+    missing: &'static str,
+    issues: &mut Vec<Issue>,
+) -> Option<FaultAt> {
+    let Some(q) = &fs.get_ref().at else {
+        issues.push(Issue::new(
+            fs.span(),
+            ErrorKind::MissingKey { key: "at", table: "[[faults]]", example: missing },
+        ));
+        return None;
+    };
+    if q.get_ref().to_string() == "random" {
+        if window_ns.is_none() {
+            issues.push(Issue::new(
+                q.span(),
+                ErrorKind::MissingKey {
+                    key: "window",
+                    table: "[plan]: a random fault time is drawn in the plan's window (or give \
+                            `at` a time)",
+                    example: r#"window = "2h""#,
+                },
+            ));
+        }
+        return Some(FaultAt::Random);
+    }
+    let t = dur(q, "at", issues)?;
+    if window_ns.is_some_and(|w| t >= w) {
+        issues.push(Issue::new(
+            q.span(),
+            ErrorKind::OutOfRange {
+                key: "at",
+                what: "inside the plan's window",
+                got: q.get_ref().to_string(),
+                example: r#"at = "random""#,
+            },
+        ));
+    }
+    Some(FaultAt::At(t))
 }
 
 /// A catalog name, or a CDF CSV path relative to the plan's folder.
