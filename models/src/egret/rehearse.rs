@@ -466,6 +466,16 @@ mod tests {
         }
     }
 
+    /// A rehearsal on the default sites, headroom 1.5, 1-minute operations, 30-minute upgrades.
+    fn run(
+        job: DeviceJob,
+        k: u32,
+        p: Procedure,
+        faults: &[DeviceFault],
+    ) -> Result<Rehearsal, String> {
+        rehearse(&Sites::default(), job, k, p, 1.5, faults, &mut fixed(1.0, 30.0))
+    }
+
     /// Without faults and with fixed durations the rehearsal is Table 3's executed counts and
     /// the interleaving comparison's window.
     #[test]
@@ -474,14 +484,13 @@ mod tests {
         let rows = mop::table3(&s).unwrap();
         for (job, row) in [(DeviceJob::PeRouterDrain, &rows[0]), (DeviceJob::MmeUpgrade, &rows[1])]
         {
-            let r = rehearse(&s, job, 1, Procedure::Mop, 1.5, &[], &mut fixed(1.0, 30.0)).unwrap();
+            let r = run(job, 1, Procedure::Mop, &[]).unwrap();
             assert_eq!(
                 (r.operations, r.state_variables),
                 (row.mop.operations, row.mop.state_variables)
             );
             assert_eq!(r.window_min, row.mop.operations as f64 + 30.0);
-            let e =
-                rehearse(&s, job, 1, Procedure::Egret, 1.5, &[], &mut fixed(1.0, 30.0)).unwrap();
+            let e = run(job, 1, Procedure::Egret, &[]).unwrap();
             assert_eq!(
                 (e.operations, e.state_variables),
                 (row.egret.operations, row.egret.state_variables)
@@ -491,31 +500,13 @@ mod tests {
         let times = mop::WindowTimes::default();
         for k in [1, 3, 6, 11] {
             let w = mop::interleave(&s, &times, k).unwrap();
-            let r = rehearse(
-                &s,
-                DeviceJob::MmeUpgrade,
-                k,
-                Procedure::EgretInterleaved,
-                1.5,
-                &[],
-                &mut fixed(1.0, 30.0),
-            )
-            .unwrap();
+            let r = run(DeviceJob::MmeUpgrade, k, Procedure::EgretInterleaved, &[]).unwrap();
             assert_eq!(
                 (r.window_min, r.parallel_devices),
                 (w.egret_minutes, w.egret_parallel),
                 "k={k}"
             );
-            let m = rehearse(
-                &s,
-                DeviceJob::MmeUpgrade,
-                k,
-                Procedure::Mop,
-                1.5,
-                &[],
-                &mut fixed(1.0, 30.0),
-            )
-            .unwrap();
+            let m = run(DeviceJob::MmeUpgrade, k, Procedure::Mop, &[]).unwrap();
             assert_eq!(m.window_min, w.mop_minutes, "k={k}");
             assert_eq!(m.operations, m.planned_operations);
         }
@@ -528,52 +519,20 @@ mod tests {
     /// and up): two more configurations, no more API calls.
     #[test]
     fn a_peer_link_down_during_the_ue_moves_makes_the_operator_redo_them() {
-        let s = Sites::default();
         let f = [DeviceFault::PeerLinkDown { mme: 11, at_min: 5.0, down_min: 60.0 }];
-        let calm =
-            rehearse(&s, DeviceJob::MmeUpgrade, 1, Procedure::Mop, 1.5, &[], &mut fixed(1.0, 30.0))
-                .unwrap();
-        let r =
-            rehearse(&s, DeviceJob::MmeUpgrade, 1, Procedure::Mop, 1.5, &f, &mut fixed(1.0, 30.0))
-                .unwrap();
+        let calm = run(DeviceJob::MmeUpgrade, 1, Procedure::Mop, &[]).unwrap();
+        let r = run(DeviceJob::MmeUpgrade, 1, Procedure::Mop, &f).unwrap();
         assert_eq!(r.operations, calm.operations + 1 + 9, "{r:?}");
         assert_eq!(r.planned_operations, calm.operations);
         assert_eq!(r.window_min, calm.window_min + 10.0);
         assert_eq!(r.state_variables, calm.state_variables, "the re-query overwrites the note");
         // After the window the link is back; a fault after step (3) costs the MOP nothing.
         let late = [DeviceFault::PeerLinkDown { mme: 11, at_min: 20.0, down_min: 5.0 }];
-        let r = rehearse(
-            &s,
-            DeviceJob::MmeUpgrade,
-            1,
-            Procedure::Mop,
-            1.5,
-            &late,
-            &mut fixed(1.0, 30.0),
-        )
-        .unwrap();
+        let r = run(DeviceJob::MmeUpgrade, 1, Procedure::Mop, &late).unwrap();
         assert_eq!(r.operations, calm.operations);
 
-        let calm = rehearse(
-            &s,
-            DeviceJob::MmeUpgrade,
-            1,
-            Procedure::Egret,
-            1.5,
-            &[],
-            &mut fixed(1.0, 30.0),
-        )
-        .unwrap();
-        let e = rehearse(
-            &s,
-            DeviceJob::MmeUpgrade,
-            1,
-            Procedure::Egret,
-            1.5,
-            &late,
-            &mut fixed(1.0, 30.0),
-        )
-        .unwrap();
+        let calm = run(DeviceJob::MmeUpgrade, 1, Procedure::Egret, &[]).unwrap();
+        let e = run(DeviceJob::MmeUpgrade, 1, Procedure::Egret, &late).unwrap();
         assert_eq!((e.operations, e.device_configs), (calm.operations, calm.device_configs + 2));
     }
 
@@ -581,28 +540,9 @@ mod tests {
     /// other 7 at 1/7 of the traffic each, above 1.5 x 1/11, so only two jobs run at once.
     #[test]
     fn a_peer_link_down_shrinks_the_interleaving() {
-        let s = Sites::default();
         let f = [DeviceFault::PeerLinkDown { mme: 11, at_min: 0.0, down_min: 600.0 }];
-        let calm = rehearse(
-            &s,
-            DeviceJob::MmeUpgrade,
-            3,
-            Procedure::EgretInterleaved,
-            1.5,
-            &[],
-            &mut fixed(1.0, 30.0),
-        )
-        .unwrap();
-        let r = rehearse(
-            &s,
-            DeviceJob::MmeUpgrade,
-            3,
-            Procedure::EgretInterleaved,
-            1.5,
-            &f,
-            &mut fixed(1.0, 30.0),
-        )
-        .unwrap();
+        let calm = run(DeviceJob::MmeUpgrade, 3, Procedure::EgretInterleaved, &[]).unwrap();
+        let r = run(DeviceJob::MmeUpgrade, 3, Procedure::EgretInterleaved, &f).unwrap();
         assert_eq!((calm.parallel_devices, r.parallel_devices), (3, 2));
         assert_eq!(r.window_min, 2.0 * calm.window_min);
     }
@@ -611,19 +551,9 @@ mod tests {
     /// by the rollback, the operations do not.
     #[test]
     fn a_failed_upgrade_is_rolled_back_before_traffic_returns() {
-        let s = Sites::default();
         for at in [0.0, 36.0, 40.0] {
             let f = [DeviceFault::UpgradeFails { at_min: at, rollback_min: 10.0 }];
-            let r = rehearse(
-                &s,
-                DeviceJob::PeRouterDrain,
-                1,
-                Procedure::Mop,
-                1.5,
-                &f,
-                &mut fixed(1.0, 30.0),
-            )
-            .unwrap();
+            let r = run(DeviceJob::PeRouterDrain, 1, Procedure::Mop, &f).unwrap();
             // 7 forward steps, then the upgrade ends at 37.
             assert_eq!(r.rollbacks, (at < 37.0) as u32, "at {at}");
             assert_eq!(r.window_min, 41.0 + 10.0 * r.rollbacks as f64, "at {at}");
@@ -632,31 +562,21 @@ mod tests {
         // Egret, one MME after another, 32 minutes each: MME-2's upgrade runs from minute 33
         // to 63, so a fault at minute 50 fails it (and not MME-3's).
         let f = [DeviceFault::UpgradeFails { at_min: 50.0, rollback_min: 10.0 }];
-        let r = rehearse(
-            &s,
-            DeviceJob::MmeUpgrade,
-            3,
-            Procedure::Egret,
-            1.5,
-            &f,
-            &mut fixed(1.0, 30.0),
-        )
-        .unwrap();
+        let r = run(DeviceJob::MmeUpgrade, 3, Procedure::Egret, &f).unwrap();
         assert_eq!((r.rollbacks, r.window_min), (1, 3.0 * 32.0 + 10.0));
     }
 
     /// Two overlapping failures of one link are one outage, in the MOP's view and Egret's.
     #[test]
     fn overlapping_failures_of_one_link_are_one_outage() {
-        let s = Sites::default();
         let one = [DeviceFault::PeerLinkDown { mme: 11, at_min: 5.0, down_min: 60.0 }];
         let two = [
             DeviceFault::PeerLinkDown { mme: 11, at_min: 5.0, down_min: 6.0 },
             DeviceFault::PeerLinkDown { mme: 11, at_min: 8.0, down_min: 57.0 },
         ];
         for p in [Procedure::Mop, Procedure::Egret, Procedure::EgretInterleaved] {
-            let a = rehearse(&s, DeviceJob::MmeUpgrade, 1, p, 1.5, &one, &mut fixed(1.0, 30.0));
-            let b = rehearse(&s, DeviceJob::MmeUpgrade, 1, p, 1.5, &two, &mut fixed(1.0, 30.0));
+            let a = run(DeviceJob::MmeUpgrade, 1, p, &one);
+            let b = run(DeviceJob::MmeUpgrade, 1, p, &two);
             assert_eq!(a, b, "{p:?}");
         }
     }
@@ -704,21 +624,9 @@ mod tests {
 
     #[test]
     fn faults_a_job_cannot_take_are_errors() {
-        let s = Sites::default();
         let f = [DeviceFault::PeerLinkDown { mme: 2, at_min: 0.0, down_min: 1.0 }];
-        assert!(rehearse(
-            &s,
-            DeviceJob::PeRouterDrain,
-            1,
-            Procedure::Mop,
-            1.5,
-            &f,
-            &mut fixed(1.0, 30.0)
-        )
-        .is_err());
-        let e =
-            rehearse(&s, DeviceJob::MmeUpgrade, 3, Procedure::Mop, 1.5, &f, &mut fixed(1.0, 30.0))
-                .unwrap_err();
+        assert!(run(DeviceJob::PeRouterDrain, 1, Procedure::Mop, &f).is_err());
+        let e = run(DeviceJob::MmeUpgrade, 3, Procedure::Mop, &f).unwrap_err();
         assert!(e.contains("MME-4 to MME-11"), "{e}");
     }
 }
