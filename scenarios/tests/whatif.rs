@@ -184,30 +184,9 @@ fn faults_a_device_plan_cannot_take_are_refused_with_the_reason() {
 
 #[test]
 fn a_device_plans_output_does_not_depend_on_jobs() {
-    let bin = env!("CARGO_BIN_EXE_nftwin");
-    let dir =
-        std::env::temp_dir().join(format!("nftwin-whatif-device-jobs-{}", std::process::id()));
-    let plan = maintenance("mme-upgrade.toml");
-    let mut outputs = Vec::new();
-    for jobs in ["1", "2"] {
-        let out = dir.join(jobs);
-        let r = std::process::Command::new(bin)
-            .args(["what-if", plan.to_str().unwrap(), "--jobs", jobs, "--out"])
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-        let stdout = String::from_utf8(r.stdout).unwrap().replace(out.to_str().unwrap(), "OUT");
-        let files: Vec<Vec<u8>> =
-            ["summary.csv", "runs.csv", "verdicts.csv", "ranking.png", "ranking.svg", "report.md"]
-                .iter()
-                .map(|f| std::fs::read(out.join(f)).unwrap())
-                .collect();
-        outputs.push((stdout, files));
-    }
-    assert!(outputs[0].0.contains("Recommended:"));
-    assert_eq!(outputs[0], outputs[1]);
-    std::fs::remove_dir_all(&dir).unwrap();
+    let [one, two] = outputs_with_jobs_1_and_2("mme-upgrade.toml", &[]);
+    assert!(one.0.contains("Recommended:"));
+    assert_eq!(one, two);
 }
 
 /// Without faults the fastest move that keeps every update wins: OpenNF's loss-free and
@@ -430,14 +409,26 @@ fn a_malformed_plan_names_line_col_and_the_fix() {
 
 #[test]
 fn the_output_does_not_depend_on_jobs() {
+    let [one, two] = outputs_with_jobs_1_and_2("ids-scale-out.toml", &["--seeds", "2"]);
+    assert!(one.0.contains("Recommended:"));
+    assert_eq!(one, two);
+}
+
+/// `nftwin what-if PLAN ARGS --jobs J` for J = 1 and 2: stdout (the output folder as `OUT`)
+/// and every file written, none left as a `.tmp`.
+fn outputs_with_jobs_1_and_2(plan: &str, args: &[&str]) -> [(String, Vec<Vec<u8>>); 2] {
     let bin = env!("CARGO_BIN_EXE_nftwin");
-    let dir = std::env::temp_dir().join(format!("nftwin-whatif-jobs-{}", std::process::id()));
-    let plan = maintenance("ids-scale-out.toml");
-    let mut outputs = Vec::new();
-    for jobs in ["1", "2"] {
+    let name = plan.trim_end_matches(".toml");
+    let dir =
+        std::env::temp_dir().join(format!("nftwin-whatif-jobs-{name}-{}", std::process::id()));
+    let plan = maintenance(plan);
+    let outputs = ["1", "2"].map(|jobs| {
         let out = dir.join(jobs);
         let r = std::process::Command::new(bin)
-            .args(["what-if", plan.to_str().unwrap(), "--seeds", "2", "--jobs", jobs, "--out"])
+            .arg("what-if")
+            .arg(&plan)
+            .args(args)
+            .args(["--jobs", jobs, "--out"])
             .arg(&out)
             .output()
             .unwrap();
@@ -449,11 +440,10 @@ fn the_output_does_not_depend_on_jobs() {
                 .map(|f| std::fs::read(out.join(f)).unwrap())
                 .collect();
         assert!(!out.join("report.md.tmp").exists());
-        outputs.push((stdout, files));
-    }
-    assert!(outputs[0].0.contains("Recommended:"));
-    assert_eq!(outputs[0], outputs[1]);
+        (stdout, files)
+    });
     std::fs::remove_dir_all(&dir).unwrap();
+    outputs
 }
 
 #[test]
